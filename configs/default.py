@@ -1,0 +1,52 @@
+"""Shared defaults: the paper-size GRM (N=192, M=384) and the training recipe of the authors.
+
+Every other config starts from this one and changes what differs. Load one with
+`--config configs/NAME.py` and override any field with `--config.FIELD=VALUE`.
+"""
+import ml_collections
+
+
+def get_config():
+  config = ml_collections.ConfigDict()
+
+  config.model = ml_collections.ConfigDict()
+  config.model.family = 'grm'  # factorized | hyperprior | mean_scale | context | grm
+  config.model.norm = 'gsdn'  # gdn | gsdn
+  config.model.channels = 192  # N
+  config.model.latent_channels = 384  # M
+  config.model.hidden = 1152  # parameter networks' width: 3M in the paper
+  config.model.use_reference = True  # grm only: the global reference (ablation: False)
+  config.model.use_confidence = True  # grm only: gate the reference by U as well as S
+  config.model.gating = 'product'  # product: feature * S * U; channels: S and U as extra inputs
+  config.model.order = 'raster'  # coding order of latent positions
+
+  # Rate-distortion trade-off, CompressAI's convention: loss = lambda * 255^2 * MSE + bpp.
+  config.lambda_ = 0.013
+  config.distortion = 'mse'  # mse | ms-ssim (then loss = lambda * (1 - MS-SSIM) + bpp)
+  config.stage_rate_weight = 0.1  # grm: weight of the rates under the local and reference stages
+
+  # Data: 'folder:PATH' (no TensorFlow needed) or 'tfds:NAME[:SPLIT]'.
+  config.train_data = 'folder:../shared/data/train'
+  config.val_data = ''  # '' = no validation pass
+  config.batch_size = 8  # global, across all devices and hosts
+  config.patch_size = 256
+  config.small_images = 'pad'  # images smaller than the patch: pad (reflect) or skip
+  config.val_images = 8
+  config.loader_workers = 2
+
+  # Optimisation (optax).
+  config.num_steps = 1_000_000
+  config.learning_rate = 1e-4
+  config.transform_lr_scale = 1.0 / 3.0  # the authors train g_a/g_s with lr/3
+  config.warmup_steps = 1000
+  config.schedule = 'step'  # step | cosine | constant
+  config.decay_boundaries = (0.8, 0.95)  # fractions of num_steps where a step schedule divides the lr by 10
+  config.grad_clip = 1.0
+
+  # Bookkeeping.
+  config.seed = 0
+  config.log_every = 100
+  config.checkpoint_every = 1000
+  config.keep_checkpoints = 3
+  config.eval_every = 5000
+  return config

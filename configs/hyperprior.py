@@ -1,0 +1,8 @@
+"""Balle 2018 scale hyperprior, with the N and M of the GRM paper."""
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.model.family = 'hyperprior'
+  return config

@@ -1,0 +1,8 @@
+"""Minnen 2018 mean-scale hyperprior, with the N and M of the GRM paper."""
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.model.family = 'mean_scale'
+  return config

@@ -1,0 +1,122 @@
+"""Entropy parameters of y from decoded latents: the local context (Minnen 2018) and the global reference (GRM).
+
+The prediction for a position cascades three stages, each a Gaussian per latent element:
+  1. local:     a 5x5 masked convolution over earlier positions, then PN1.
+  2. reference: the earlier position whose causal neighbourhood is most like the current one (cosine search),
+                its masked 3x3 feature, gated by the similarity S and by the confidence U (how well stage 1
+                predicted the reference's own value); PN2.
+  3. final:     PN3 over [local, reference, hyper features]. Only this stage is coded (one Gaussian per element).
+Stages 1 and 2 are trained as predictors of their own (an auxiliary rate term), so that U measures a real
+prediction. Everything that looks at other positions asks `coding_order` what "earlier" means, in training as in
+decoding, so the training rate is a rate the bitstream reaches.
+
+`__call__` evaluates all positions at once (training). The codec evaluates chosen positions of a partly decoded
+latent with the same parameters through the `*_at` methods.
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from grm_jax.entropy_models import coding_order
+from grm_jax.entropy_models.gaussian import bounded_scale, gaussian_likelihood
+from grm_jax.layers import MaskedConv, ParameterNet
+
+SCORE_FLOOR = 1e-8  # S and U are clamped to [1e-8, 1], as in the authors' code
+GATINGS = ('product', 'channels')
+
+
+def split_gaussian(params):
+  """[..., 2M] -> (mu, sigma): means first, then scales (bounded below)."""
+  mu, sigma = jnp.split(params, 2, axis=-1)
+  return mu, bounded_scale(sigma)
+
+
+def neighbourhoods(y_hat, size):
+  """[B, H, W, M] -> [B, H, W, size, size, M]: the size x size patch around every position, zero outside."""
+  pad = size // 2
+  _, h, w, _ = y_hat.shape
+  padded = jnp.pad(y_hat, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+  rows = [jnp.stack([padded[:, i:i + h, j:j + w] for j in range(size)], axis=3) for i in range(size)]
+  return jnp.stack(rows, axis=3)
+
+
+def descriptors(patches3x3):
+  """The search key of a position: its 4 causal neighbours (up-left, up, up-right, left), L2-normalised."""
+  keys = jnp.concatenate([patches3x3[..., 0, 0, :], patches3x3[..., 0, 1, :], patches3x3[..., 0, 2, :],
+                          patches3x3[..., 1, 0, :]], axis=-1)
+  return keys * jax.lax.rsqrt(jnp.sum(jnp.square(keys), axis=-1, keepdims=True) + 1e-12)
+
+
+def best_reference(similarities, candidates):
+  """The most similar candidate, the clamped score S, and whether there was any candidate at all.
+
+  Where there is none (the first position), the index is meaningless: callers must drop what they gather with it.
+  """
+  masked = jnp.where(candidates, similarities, -2.0)  # cosines lie in [-1, 1]
+  index = jnp.argmax(masked, axis=-1)
+  found = jnp.any(candidates, axis=-1)
+  score = jnp.where(found, jnp.clip(jnp.max(masked, axis=-1), SCORE_FLOOR, 1.0), SCORE_FLOOR)
+  return index, score, found
+
+
+def confidence_map(y_hat, mu, sigma):
+  """U at every position: the mean over channels of the probability that (mu, sigma) gave y_hat."""
+  return jnp.clip(jnp.mean(gaussian_likelihood(y_hat, mu, sigma), axis=-1), SCORE_FLOOR, 1.0)
+
+
+def gather_positions(values, index):
+  """values [B, P, C], index [B, Q] -> [B, Q, C]."""
+  return jnp.take_along_axis(values, index[..., None], axis=1)
+
+
+class AutoregressiveEntropyParameters(nn.Module):
+  """(mu, sigma) of y from decoded latents and hyper features: the 'context' and 'grm' families."""
+  latent_channels: int
+  hidden: int
+  use_reference: bool = True
+  use_confidence: bool = True
+  gating: str = 'product'
+  order: str = 'raster'
+
+  def setup(self):
+    m = self.latent_channels
+    if self.gating not in GATINGS:
+      raise ValueError(f"unknown reference gating {self.gating!r}; expected one of {GATINGS}")
+    self.context = MaskedConv(2 * m, m, 'context', 5)
+    if self.use_reference:
+      self.local_params = ParameterNet((self.hidden, self.hidden, 2 * m))
+      self.reference_conv = MaskedConv(2 * m, m, 'reference', 3)
+      self.reference_params = ParameterNet((self.hidden, self.hidden, 2 * m))
+    self.final_params = ParameterNet((self.hidden, self.hidden, 2 * m))
+
+  def _gate(self, feature, similarity, confidence):
+    """Shapes the reference feature by how alike (S) and how trustworthy (U) the reference is."""
+    if self.gating == 'channels':
+      return jnp.concatenate([feature, similarity[..., None], confidence[..., None]], axis=-1)
+    return feature * (similarity * confidence)[..., None]
+
+  def __call__(self, y_hat, hyper):
+    """All positions at once. Returns (mu, sigma, aux) where aux holds the earlier stages and the scores."""
+    b, h, w, m = y_hat.shape
+    local = self.context(y_hat)
+    inputs, aux = [local], {'stages': []}
+    if self.use_reference:
+      local_stage = split_gaussian(self.local_params(local))
+      patches = neighbourhoods(y_hat, 3)
+      keys = descriptors(patches).reshape(b, h * w, 4 * m)
+      similarities = jnp.einsum('bjd,bid->bji', keys, keys)  # one HW x HW matrix per image, not per channel
+      candidates = jnp.broadcast_to(coding_order.earlier_mask(h, w, self.order), similarities.shape)
+      index, similarity, found = best_reference(similarities, candidates)
+      confidence = jnp.ones_like(similarity)
+      if self.use_confidence:
+        confidence = gather_positions(confidence_map(y_hat, *local_stage).reshape(b, h * w, 1), index)[..., 0]
+        confidence = jnp.where(found, confidence, SCORE_FLOOR)
+      features = gather_positions(self.reference_conv(y_hat).reshape(b, h * w, 2 * m), index)
+      features = jnp.where(found[..., None], features, 0.0)
+      reference = self._gate(features, similarity, confidence).reshape(b, h, w, -1)
+      reference_stage = split_gaussian(self.reference_params(jnp.concatenate([local, reference], axis=-1)))
+      inputs.append(reference)
+      aux = {'stages': [local_stage, reference_stage], 'reference_index': index.reshape(b, h, w),
+             'similarity': similarity.reshape(b, h, w), 'confidence': confidence.reshape(b, h, w)}
+    mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper], axis=-1)))
+    return mu, sigma, aux

@@ -1,0 +1,33 @@
+"""The order in which latent positions are coded: the one place that defines "earlier".
+
+Every causal piece of the entropy model (the masked context, the reference search, the codec's decoding loop)
+asks this module which positions come before which. Positions of equal rank are decoded together, so an order
+that gives many positions one rank (an anti-diagonal wavefront, say) batches decoding without touching the rest.
+"""
+import numpy as np
+
+ORDERS = ('raster',)
+
+
+def position_ranks(height, width, order='raster'):
+  """rank[row, col]: when each position is decoded; lower ranks first, equal ranks together."""
+  if order not in ORDERS:
+    raise ValueError(f"unknown coding order {order!r}; expected one of {ORDERS}")
+  rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing='ij')
+  return rows * width + cols
+
+
+def decoding_steps(height, width, order='raster'):
+  """The positions decoded at each step, as (rows, cols) arrays, in decoding order."""
+  ranks = position_ranks(height, width, order)
+  steps = []
+  for rank in np.unique(ranks):
+    rows, cols = np.nonzero(ranks == rank)
+    steps.append((rows, cols))
+  return steps
+
+
+def earlier_mask(height, width, order='raster'):
+  """[HW, HW] boolean: entry (j, i) says position i is decoded strictly before position j (flattened row-major)."""
+  ranks = position_ranks(height, width, order).reshape(-1)
+  return ranks[None, :] < ranks[:, None]

@@ -1,0 +1,91 @@
+"""Reading and writing images: 8-bit RGB in, PNG out, with clear refusals and atomic writes."""
+import contextlib
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+from grm_jax.errors import GrmError
+
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
+
+
+def read_image(path, notes=None):
+  """An image file as uint8 [H, W, 3].
+
+  Grayscale, palette and alpha images are converted to RGB and 16-bit images reduced to 8 bits; each conversion
+  appends a sentence to `notes` (a list), so that a command line can say what it did.
+  """
+  from PIL import Image, UnidentifiedImageError  # pylint: disable=import-outside-toplevel
+  path = pathlib.Path(path)
+  if not path.exists():
+    raise GrmError(f"{path}: no such file")
+  if path.is_dir():
+    raise GrmError(f"{path}: is a folder, not an image")
+  notes = [] if notes is None else notes
+  try:
+    with Image.open(path) as image:
+      image.load()
+      mode = image.mode
+      if mode in ('I;16', 'I;16B', 'I;16L', 'I'):
+        array = np.asarray(image, np.float64)
+        array = np.round(array / (65535.0 if array.max() > 255 else 255.0) * 255.0).astype(np.uint8)
+        notes.append(f"{path.name}: 16-bit image reduced to 8 bits")
+        return np.repeat(array[..., None], 3, axis=-1)
+      if mode != 'RGB':
+        notes.append(f"{path.name}: {mode} image converted to RGB")
+      array = np.asarray(image.convert('RGB'), np.uint8)
+  except UnidentifiedImageError:
+    raise GrmError(f"{path}: not an image that Pillow can read (PNG or JPEG expected)") from None
+  except (OSError, ValueError, SyntaxError) as error:
+    raise GrmError(f"{path}: unreadable image ({error})") from None
+  return array
+
+
+def to_float(image):
+  """uint8 [H, W, 3] -> float32 in [0, 1]."""
+  return np.asarray(image, np.float32) / 255.0
+
+
+def to_uint8(image):
+  """float in [0, 1] -> uint8, rounded and clipped (what a PNG of the reconstruction stores)."""
+  return np.clip(np.round(np.asarray(image, np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+  """Yields a temporary path beside `path`; renames it onto `path` only if the block completes."""
+  path = pathlib.Path(path)
+  if path.is_dir():
+    raise GrmError(f"{path}: is a folder; give an output file name")
+  if not path.parent.exists():
+    raise GrmError(f"{path.parent}: output folder does not exist")
+  fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
+  os.close(fd)
+  try:
+    yield pathlib.Path(tmp)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+
+
+def write_png(path, image):
+  """Writes uint8 [H, W, 3] as PNG, atomically."""
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  with atomic_output(path) as tmp:
+    Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format='PNG')
+
+
+def write_bytes(path, data):
+  with atomic_output(path) as tmp:
+    tmp.write_bytes(data)
+
+
+def list_images(folder):
+  """Every PNG/JPEG file below `folder`, sorted."""
+  folder = pathlib.Path(folder)
+  if not folder.is_dir():
+    raise GrmError(f"{folder}: no such folder")
+  return sorted(p for p in folder.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

@@ -1,0 +1,67 @@
+"""GDN (Balle 2016) and GSDN, the mean-shifting GDN of the GRM paper.
+
+Both normalise each channel by a learned norm of all channels at the same position (1x1 "convolutions" over
+channels). GSDN first subtracts a learned affine function of the input, because GDN's outputs are zero-mean by
+construction and the paper argues the mean must be removed before dividing. The inverse layers (IGDN, IGSDN) are
+learned approximate inverses used in the synthesis transform.
+"""
+import flax.linen as nn
+import jax.numpy as jnp
+
+from grm_jax.layers.parameterization import nonneg, nonneg_init
+
+BETA_MIN = 1e-6
+
+
+def _channel_mix(x, matrix):
+  """sum_j matrix[i, j] * x_j at every position: a 1x1 convolution."""
+  return jnp.einsum('...j,ij->...i', x, matrix)
+
+
+class _Norm(nn.Module):
+  """beta + Gamma x^2, the denominator shared by GDN and GSDN."""
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    beta = self.param('beta', lambda _, shape: nonneg_init(jnp.ones(shape)), (channels,))
+    gamma = self.param('gamma', lambda _, shape: nonneg_init(0.1 * jnp.eye(shape[0])), (channels, channels))
+    return nonneg(beta, BETA_MIN) + _channel_mix(jnp.square(x), nonneg(gamma))
+
+
+class GDN(nn.Module):
+  """y = x / sqrt(beta + Gamma x^2); with inverse=True, IGDN: y = x * sqrt(...)."""
+  inverse: bool = False
+
+  @nn.compact
+  def __call__(self, x):
+    norm = jnp.sqrt(_Norm(name='norm')(x))
+    return x * norm if self.inverse else x / norm
+
+
+class GSDN(nn.Module):
+  """y = (x - (b' + G' x)) / sqrt(b + G x^2); with inverse=True, IGSDN: y = x sqrt(b + G x^2) + (b' + G' x).
+
+  As in the authors' code, b' and G' are kept non-negative like b and G (initialised near 0 and 0.1 I).
+  """
+  inverse: bool = False
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    mean_bias = self.param('mean_bias', lambda _, shape: nonneg_init(jnp.zeros(shape)), (channels,))
+    mean_matrix = self.param('mean_matrix', lambda _, shape: nonneg_init(0.1 * jnp.eye(shape[0])),
+                             (channels, channels))
+    mean = nonneg(mean_bias) + _channel_mix(x, nonneg(mean_matrix))
+    norm = jnp.sqrt(_Norm(name='norm')(x))
+    if self.inverse:
+      return x * norm + mean
+    return (x - mean) / norm
+
+
+def normalization(kind, inverse=False, name=None):
+  """The normalisation layer named by a config ('gdn' or 'gsdn')."""
+  layers = {'gdn': GDN, 'gsdn': GSDN}
+  if kind not in layers:
+    raise ValueError(f"unknown normalisation {kind!r}; expected one of {sorted(layers)}")
+  return layers[kind](inverse=inverse, name=name)

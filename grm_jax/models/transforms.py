@@ -1,0 +1,55 @@
+"""The four transforms of a hyperprior codec: g_a, g_s (image <-> y) and h_a, h_s (y <-> z)."""
+import flax.linen as nn
+
+from grm_jax.layers import SubpixelConvTranspose, downsample_conv, normalization, same_conv
+
+
+class AnalysisTransform(nn.Module):
+  """g_a: four 5x5 stride-2 convolutions (3 -> N -> N -> N -> M) with GDN or GSDN between them."""
+  channels: int
+  latent_channels: int
+  norm: str = 'gsdn'
+
+  @nn.compact
+  def __call__(self, x):
+    for i in range(3):
+      x = downsample_conv(self.channels, name=f'conv_{i}')(x)
+      x = normalization(self.norm, name=f'norm_{i}')(x)
+    return downsample_conv(self.latent_channels, name='conv_3')(x)
+
+
+class SynthesisTransform(nn.Module):
+  """g_s: the mirror of g_a, with up-sampling layers and the inverse normalisation (IGDN or IGSDN)."""
+  channels: int
+  norm: str = 'gsdn'
+
+  @nn.compact
+  def __call__(self, y):
+    for i in range(3):
+      y = SubpixelConvTranspose(self.channels, name=f'deconv_{i}')(y)
+      y = normalization(self.norm, inverse=True, name=f'inorm_{i}')(y)
+    return SubpixelConvTranspose(3, name='deconv_3')(y)
+
+
+class HyperAnalysis(nn.Module):
+  """h_a: conv3x3 (M -> N), LeakyReLU, conv5x5/2, LeakyReLU, conv5x5/2 (N -> N)."""
+  channels: int
+
+  @nn.compact
+  def __call__(self, y):
+    z = nn.leaky_relu(same_conv(self.channels, 3, name='conv_0')(y))
+    z = nn.leaky_relu(downsample_conv(self.channels, name='conv_1')(z))
+    return downsample_conv(self.channels, name='conv_2')(z)
+
+
+class HyperSynthesis(nn.Module):
+  """h_s: two 5x5 stride-2 up-samplings and a 3x3 convolution, LeakyReLU between them (Minnen 2018's widths)."""
+  channels: int
+  hidden_channels: int
+  out_channels: int
+
+  @nn.compact
+  def __call__(self, z):
+    h = nn.leaky_relu(SubpixelConvTranspose(self.channels, name='deconv_0')(z))
+    h = nn.leaky_relu(SubpixelConvTranspose(self.hidden_channels, name='deconv_1')(h))
+    return same_conv(self.out_channels, 3, name='conv_2')(h)

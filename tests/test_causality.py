@@ -1,0 +1,75 @@
+"""Causality of the autoregressive entropy models: a position's prediction never sees itself or later positions.
+
+For every position p, y_hat[p] is changed by a large amount; (mu, sigma), the earlier stages, the similarity, the
+confidence and the reference index must then be unchanged at p and at every earlier position, and something
+must change at some later one (otherwise the test would prove nothing).
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import tiny
+from grm_jax import models
+from grm_jax.entropy_models import coding_order
+
+H, W = 5, 6
+
+
+def _parameter_fn(family, **model_overrides):
+  config = tiny.get_config()
+  config.model.family = family
+  config.model.update(model_overrides)
+  model = models.build(config)
+  m = config.model.latent_channels
+  variables = model.init({'params': jax.random.PRNGKey(0), 'noise': jax.random.PRNGKey(1)},
+                         jnp.zeros((1, 64, 64, 3)))
+
+  @jax.jit
+  def predict(y_hat, hyper):
+    mu, sigma, aux = model.apply(variables, y_hat, hyper, method=model.gaussian_parameters)
+    outputs = {'mu': mu, 'sigma': sigma}
+    for i, (stage_mu, stage_sigma) in enumerate(aux.get('stages', [])):
+      outputs[f'stage{i}_mu'], outputs[f'stage{i}_sigma'] = stage_mu, stage_sigma
+    for name in ('similarity', 'confidence', 'reference_index'):
+      if name in aux:
+        outputs[name] = aux[name]
+    return outputs
+  return predict, m
+
+
+@pytest.mark.parametrize('family,overrides', [('context', {}), ('grm', {}), ('grm', {'gating': 'channels'})])
+def test_prediction_never_depends_on_current_or_later_positions(family, overrides):
+  predict, m = _parameter_fn(family, **overrides)
+  key_y, key_h = jax.random.split(jax.random.PRNGKey(42))
+  y_hat = jnp.round(3.0 * jax.random.normal(key_y, (1, H, W, m)))
+  hyper = jax.random.normal(key_h, (1, H, W, 2 * m))
+  base = jax.device_get(predict(y_hat, hyper))
+  if family == 'grm':
+    assert {'similarity', 'confidence', 'reference_index', 'stage0_mu', 'stage1_mu'} <= set(base)
+  ranks = coding_order.position_ranks(H, W)
+  for row in range(H):
+    for col in range(W):
+      changed = jax.device_get(predict(y_hat.at[0, row, col].add(25.0), hyper))
+      not_later = ranks <= ranks[row, col]
+      later_changed = False
+      for name, value in base.items():
+        np.testing.assert_array_equal(changed[name][0][not_later], value[0][not_later],
+                                      err_msg=f'{name} at or before ({row}, {col}) saw y_hat[{row}, {col}]')
+        later_changed |= bool(np.any(changed[name][0][~not_later] != value[0][~not_later]))
+      if ranks[row, col] < ranks.max():
+        assert later_changed, f'no later position reacted to y_hat[{row}, {col}]'
+
+
+def test_reference_search_finds_a_planted_match():
+  """A position whose causal neighbourhood repeats an earlier one's takes it as reference with S = 1."""
+  predict, m = _parameter_fn('grm')
+  y_hat = np.array(jnp.round(3.0 * jax.random.normal(jax.random.PRNGKey(7), (1, H, W, m))))
+  # Copy the neighbourhood of (1, 1) to that of (3, 4): rows 0..1 around columns 0..2 -> rows 2..3 around 3..5.
+  y_hat[0, 2, 3:6] = y_hat[0, 0, 0:3]
+  y_hat[0, 3, 3] = y_hat[0, 1, 0]
+  out = predict(jnp.asarray(y_hat), jnp.zeros((1, H, W, 2 * m)))
+  assert int(out['reference_index'][0, 3, 4]) == 1 * W + 1
+  assert float(out['similarity'][0, 3, 4]) == pytest.approx(1.0, abs=1e-5)
+  assert float(out['similarity'][0, 0, 0]) == pytest.approx(1e-8)  # the first position has no candidate
+  assert np.all(np.asarray(out['confidence']) > 0) and np.all(np.asarray(out['confidence']) <= 1)
