@@ -1,0 +1,71 @@
+"""Prints train steps/s and images/s for a config, batch and patch, on whatever devices JAX sees.
+
+  python benchmarks/train_step.py --config configs/grm.py --batch 8 --patch 256 --steps 3
+Also times the folder input pipeline alone (batches/s), to check that it keeps up with training.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from grm_jax import models  # noqa: E402
+from grm_jax.config_io import load_config  # noqa: E402
+from grm_jax.training import input_pipeline, optim, trainer  # noqa: E402
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--config', default='configs/grm.py')
+  parser.add_argument('--batch', type=int, default=8, help='global batch')
+  parser.add_argument('--patch', type=int, default=256)
+  parser.add_argument('--steps', type=int, default=3, help='timed steps (after one compile step)')
+  parser.add_argument('--data', default='', help='folder: also time the input pipeline on it')
+  args = parser.parse_args()
+
+  config = load_config(args.config)
+  config.batch_size, config.patch_size = args.batch, args.patch
+  devices = jax.local_devices()
+  model = models.build(config)
+  optimizer, _ = optim.make_optimizer(config)
+  state = jax.device_put_replicated(trainer.init_state(model, optimizer, config), devices)
+  step = jax.pmap(trainer.make_train_step(model, optimizer, config), axis_name=trainer.AXIS, donate_argnums=(0,))
+  n = len(devices)
+  images = np.random.default_rng(0).integers(0, 256, (n, args.batch // n, args.patch, args.patch, 3), np.uint8)
+  ids = np.arange(args.batch, dtype=np.int32).reshape(n, -1)
+
+  start = time.perf_counter()
+  state, summary = step(state, images, ids)
+  jax.block_until_ready(summary)
+  compile_seconds = time.perf_counter() - start
+  start = time.perf_counter()
+  for _ in range(args.steps):
+    state, summary = step(state, images, ids)
+  jax.block_until_ready(summary)
+  seconds = (time.perf_counter() - start) / args.steps
+  m = config.model
+  print(f"config {args.config}: {m.family} N={m.channels} M={m.latent_channels} hidden={m.hidden} {m.norm}")
+  print(f"devices: {n} x {devices[0].device_kind}; batch {args.batch}, patch {args.patch}")
+  print(f"first step (compile included): {compile_seconds:.1f} s")
+  print(f"train step: {seconds:.3f} s  ->  {1 / seconds:.3f} steps/s, {args.batch / seconds:.2f} images/s")
+
+  if args.data:
+    loader = input_pipeline.BatchLoader(input_pipeline.open_source(args.data), args.batch, args.patch,
+                                        workers=config.loader_workers)
+    batches = loader.iterate(0)
+    next(batches)
+    start = time.perf_counter()
+    for _ in range(20):
+      next(batches)
+    loader_seconds = (time.perf_counter() - start) / 20
+    print(f"input pipeline alone: {loader_seconds:.4f} s per batch  ->  {seconds / loader_seconds:.0f}x faster "
+          f"than the train step")
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,1 @@
+"""Training: input pipelines, the optimiser, checkpoints, and train_and_evaluate."""

@@ -1,0 +1,192 @@
+"""train_and_evaluate(config, workdir): data-parallel training over every device JAX sees, on one or many hosts.
+
+The train step is a pure function, pmapped over local devices: each device takes its slice of the batch,
+gradients and metrics are averaged with a collective (pmean), and every replica applies the same update. The
+noise of each example comes from a key folded from (seed, step, global sample index), so the update does not
+depend on how the batch is split across devices or hosts, and a resumed run repeats an uninterrupted one.
+"""
+import logging
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import tqdm
+
+from grm_jax import losses, metrics, models
+from grm_jax.errors import GrmError
+from grm_jax.training import checkpoints, input_pipeline, optim
+from grm_jax.training.summary import SummaryWriter
+
+AXIS = 'devices'
+MS_SSIM_MIN_SIZE = 161
+
+
+class TrainingDiverged(GrmError):
+  pass
+
+
+def init_state(model, optimizer, config):
+  """The train state: step, params and optimizer state, as a plain dict (what checkpoints hold)."""
+  x = jnp.zeros((1, config.patch_size, config.patch_size, 3), jnp.float32)
+  params = model.init({'params': jax.random.PRNGKey(config.seed)}, x)['params']
+  return {'step': jnp.zeros((), jnp.int32), 'params': params, 'opt_state': optimizer.init(params)}
+
+
+def make_train_step(model, optimizer, config):
+  """(state, uint8 images [b, P, P, 3], int32 sample ids [b]) -> (state, metrics); run under pmap(AXIS)."""
+  base_key = jax.random.PRNGKey(config.seed)
+  with_ms_ssim = config.patch_size >= MS_SSIM_MIN_SIZE
+
+  def example_loss(params, image, key):
+    x = image[None].astype(jnp.float32) / 255.0
+    out = model.apply({'params': params}, x, train=True, rngs={'noise': key})
+    loss, summary = losses.rate_distortion_loss(out, x, config.lambda_, config.distortion,
+                                                config.stage_rate_weight)
+    if with_ms_ssim:
+      summary['ms_ssim'] = jax.lax.stop_gradient(metrics.ms_ssim(jnp.clip(out['x_hat'], 0, 1), x)[0])
+    return loss, summary
+
+  def train_step(state, images, sample_ids):
+    step_key = jax.random.fold_in(base_key, state['step'])
+    keys = jax.vmap(lambda i: jax.random.fold_in(step_key, i))(sample_ids)
+
+    def loss_fn(params):
+      loss, summary = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, images, keys)
+      return jnp.mean(loss), jax.tree_util.tree_map(jnp.mean, summary)
+
+    (_, summary), grads = jax.value_and_grad(loss_fn, has_aux=True)(state['params'])
+    grads, summary = jax.lax.pmean((grads, summary), AXIS)
+    updates, opt_state = optimizer.update(grads, state['opt_state'], state['params'])
+    params = optax.apply_updates(state['params'], updates)
+    return {'step': state['step'] + 1, 'params': params, 'opt_state': opt_state}, summary
+
+  return train_step
+
+
+def make_eval_step(model):
+  def eval_step(params, image):
+    x = image[None].astype(jnp.float32) / 255.0
+    out = model.apply({'params': params}, x, train=False)
+    x_hat = jnp.round(jnp.clip(out['x_hat'], 0, 1) * 255.0) / 255.0
+    summary = {'bpp': out['bpp'], 'psnr': metrics.psnr(x, x_hat)}
+    if min(image.shape[:2]) >= MS_SSIM_MIN_SIZE:
+      summary['ms_ssim'] = metrics.ms_ssim(x_hat, x)[0]
+    return summary
+  return jax.jit(eval_step)
+
+
+def _split_for_devices(array, devices):
+  return array.reshape((devices, array.shape[0] // devices) + array.shape[1:])
+
+
+def _unreplicate(tree):
+  return jax.device_get(jax.tree_util.tree_map(lambda x: x[0], tree))
+
+
+def _format(step, total, summary, lr, steps_per_second):
+  parts = [f"step {step}/{total}", f"loss {summary['loss']:.4f}",
+           f"bpp {summary['bpp']:.4f} (y {summary['bpp_y']:.4f}, z {summary['bpp_z']:.4f})",
+           f"psnr {summary['psnr']:.2f} dB"]
+  if 'ms_ssim' in summary:
+    parts.append(f"ms-ssim {summary['ms_ssim']:.4f}")
+  parts += [f"lr {lr:.2e}", f"{steps_per_second:.2f} steps/s"]
+  return '  '.join(parts)
+
+
+class Validation:
+  """The held-out images (centre crops of the patch size), evaluated with replica 0's parameters."""
+
+  def __init__(self, model, config):
+    source = input_pipeline.open_source(config.val_data)
+    images = []
+    for index in range(len(source)):
+      image = source.load(index)
+      if image is not None:
+        images.append(input_pipeline.center_crop(image, config.patch_size))
+      if len(images) == config.val_images:
+        break
+    self.images = images
+    self.eval_step = make_eval_step(model)
+
+  def __call__(self, params):
+    summaries = [jax.device_get(self.eval_step(params, image)) for image in self.images]
+    return {f'val/{k}': float(np.mean([s[k] for s in summaries])) for k in summaries[0]}
+
+
+def check_batch_layout(config):
+  processes, devices = jax.process_count(), jax.local_device_count()
+  if config.batch_size % (processes * devices):
+    raise GrmError(f"batch_size {config.batch_size} must be a multiple of the {processes * devices} devices "
+                   f"({processes} process(es) x {devices} local device(s))")
+
+
+def train_and_evaluate(config, workdir):
+  """Trains config's model in workdir, resuming from its latest checkpoint; returns the final host state."""
+  check_batch_layout(config)
+  devices, is_chief = jax.local_device_count(), jax.process_index() == 0
+  model = models.build(config)
+  optimizer, schedule = optim.make_optimizer(config)
+  state = init_state(model, optimizer, config)
+  checkpoint_manager = checkpoints.manager(os.path.join(os.path.abspath(workdir), 'checkpoints'), config)
+  start = checkpoint_manager.latest_step() or 0
+  if start:
+    state, _ = checkpoints.restore(checkpoint_manager, start, jax.device_get(state))
+    logging.info("resumed from the checkpoint of step %d", start)
+  if start >= config.num_steps:
+    logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
+    checkpoint_manager.close()
+    return jax.device_get(state)
+
+  loader = input_pipeline.BatchLoader(
+      input_pipeline.open_source(config.train_data), config.batch_size, config.patch_size, seed=config.seed,
+      process_index=jax.process_index(), process_count=jax.process_count(), small_images=config.small_images,
+      workers=config.loader_workers)
+  validation = Validation(model, config) if config.val_data and config.eval_every else None
+  writer = SummaryWriter(os.path.join(workdir, 'tensorboard')) if is_chief else None
+  train_step = jax.pmap(make_train_step(model, optimizer, config), axis_name=AXIS, donate_argnums=(0,))
+  replicated = jax.device_put_replicated(state, jax.local_devices())
+
+  bar = tqdm.tqdm(total=config.num_steps, initial=start, unit='step', dynamic_ncols=True,
+                  disable=not (is_chief and sys.stdout.isatty()))
+  say = bar.write if not bar.disable else print
+  last_time, last_step = time.perf_counter(), start
+  try:
+    batches = loader.iterate(start)
+    for step in range(start + 1, config.num_steps + 1):
+      images, sample_ids = next(batches)
+      replicated, summary = train_step(replicated, _split_for_devices(images, devices),
+                                       _split_for_devices(sample_ids.astype(np.int32), devices))
+      summary = {k: float(v) for k, v in _unreplicate(summary).items()}
+      if not np.isfinite(summary['loss']):
+        last = checkpoint_manager.latest_step()
+        kept = f"the last good checkpoint (step {last}) is kept" if last else "no checkpoint had been saved yet"
+        raise TrainingDiverged(f"the loss became {summary['loss']} at step {step}; stopped without saving "
+                               f"that state; {kept} in {workdir}/checkpoints")
+      bar.update(1)
+      if step % config.log_every == 0 or step == config.num_steps:
+        now = time.perf_counter()
+        speed = (step - last_step) / (now - last_time)
+        last_time, last_step = now, step
+        lr = float(schedule(step - 1))
+        if is_chief:
+          say(_format(step, config.num_steps, summary, lr, speed))
+          writer.scalars(step, {**{f'train/{k}': v for k, v in summary.items()}, 'train/learning_rate': lr,
+                                'train/steps_per_second': speed})
+      if validation is not None and step % config.eval_every == 0:
+        result = validation(_unreplicate(replicated)['params'])
+        if is_chief:
+          say(f"validation at step {step}: " + '  '.join(f"{k[4:]} {v:.4f}" for k, v in result.items()))
+          writer.scalars(step, result)
+      if step % config.checkpoint_every == 0 or step == config.num_steps:
+        checkpoints.save(checkpoint_manager, step, _unreplicate(replicated), config)
+  finally:
+    bar.close()
+    checkpoint_manager.wait_until_finished()
+    checkpoint_manager.close()
+    if writer is not None:
+      writer.close()
+  return _unreplicate(replicated)

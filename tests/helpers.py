@@ -1,0 +1,33 @@
+"""Helpers shared by tests: tiny image folders and subprocess runs of the project's scripts."""
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def write_image_folder(folder, count=6, size=(80, 96), seed=0):
+  """Smooth random RGB images (PNG and JPEG) with a little noise: compressible like photographs."""
+  folder = pathlib.Path(folder)
+  folder.mkdir(parents=True, exist_ok=True)
+  rng = np.random.default_rng(seed)
+  h, w = size
+  paths = []
+  for i in range(count):
+    base = rng.uniform(0, 255, (h // 8 + 1, w // 8 + 1, 3))
+    image = np.kron(base, np.ones((8, 8, 1)))[:h, :w] + rng.normal(0, 4, (h, w, 3))
+    path = folder / (f'img{i}.png' if i % 2 == 0 else f'img{i}.jpg')
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(path)
+    paths.append(path)
+  return paths
+
+
+def run_python(args, env=None, timeout=600, **kwargs):
+  """Runs `python ARGS` from the repository root; returns the CompletedProcess (text)."""
+  full_env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', **(env or {})}
+  return subprocess.run([sys.executable] + list(args), cwd=REPO, env=full_env, capture_output=True, text=True,
+                        timeout=timeout, check=False, **kwargs)
