@@ -1,5 +1,6 @@
 """The `grm` command line (also `python -m grm_jax`). Errors are one line on stderr and exit status 1."""
 import argparse
+import json
 import os
 import sys
 import time
@@ -40,6 +41,89 @@ def _estimate(args):
           f"PSNR {float(metrics.psnr(x, x_hat)):.2f} dB  ({seconds:.1f} s, compile included on the first)")
 
 
+REPO_MODELS = __import__('pathlib').Path(__file__).resolve().parents[1] / 'models'
+DEFAULT_MODEL = REPO_MODELS / 'grm-small-0.013'
+
+
+def _model_dir(path):
+  if path:
+    return path
+  if not DEFAULT_MODEL.is_dir():
+    raise GrmError(f"no --model given, and the default model {DEFAULT_MODEL} is not there")
+  return DEFAULT_MODEL
+
+
+def _model_for_file(data, path):
+  """The model directory to decode a file with: --model, or the shipped model whose hash the header names."""
+  if path:
+    return path
+  from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
+  header, _ = bitstream.unpack(data)
+  for candidate in sorted(REPO_MODELS.glob('*/model.json')):
+    if __import__('json').loads(candidate.read_text()).get('model_hash', '')[:16] == header.model_hash.hex():
+      return candidate.parent
+  raise GrmError(f"no --model given, and no model in {REPO_MODELS} wrote this file "
+                 f"(model hash {header.model_hash.hex()})")
+
+
+def _compress(args):
+  import grm_jax  # pylint: disable=import-outside-toplevel
+  from grm_jax import image_io, metrics  # pylint: disable=import-outside-toplevel
+  notes = []
+  image = image_io.read_image(args.image, notes)
+  for note in notes:
+    print(f"note: {note}", file=sys.stderr)
+  codec = grm_jax.load(_model_dir(args.model))
+  start = time.perf_counter()
+  result = codec.encode(image)
+  seconds = time.perf_counter() - start
+  image_io.write_bytes(args.output, result.data)
+  pixels = image.shape[0] * image.shape[1]
+  psnr = float(metrics.psnr(image_io.to_float(image), image_io.to_float(result.reconstruction)))
+  print(f"{args.image} -> {args.output}: {len(result.data)} bytes, {8 * len(result.data) / pixels:.4f} bpp "
+        f"(estimated {result.estimated_bits / pixels:.4f}), PSNR {psnr:.2f} dB, {seconds:.2f} s")
+
+
+def _decompress(args):
+  import pathlib  # pylint: disable=import-outside-toplevel
+
+  import grm_jax  # pylint: disable=import-outside-toplevel
+  from grm_jax import image_io  # pylint: disable=import-outside-toplevel
+  source = pathlib.Path(args.input)
+  if not source.is_file():
+    raise GrmError(f"{source}: no such file")
+  data = source.read_bytes()
+  codec = grm_jax.load(_model_for_file(data, args.model))
+  start = time.perf_counter()
+  image = codec.decompress(data)
+  seconds = time.perf_counter() - start
+  image_io.write_png(args.output, image)
+  print(f"{args.input} -> {args.output}: {image.shape[1]}x{image.shape[0]}, {seconds:.2f} s")
+
+
+def _export(args):
+  import pathlib  # pylint: disable=import-outside-toplevel
+
+  import ml_collections  # pylint: disable=import-outside-toplevel
+
+  from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
+  source = pathlib.Path(args.checkpoint_dir)
+  folder = source / 'checkpoints' if (source / 'checkpoints').is_dir() else source
+  if not folder.is_dir():
+    raise GrmError(f"{source}: no such checkpoint folder")
+  params, config, step = checkpoints.restore_latest_params(str(folder))
+  if params is None:
+    raise GrmError(f"{folder}: no checkpoint in it")
+  provenance_file = folder.parent / 'provenance.json'
+  provenance = json.loads(provenance_file.read_text()) if provenance_file.is_file() else {}
+  provenance.update(checkpoint=str(folder), checkpoint_step=step)
+  model_hash = model_dir.export(params, ml_collections.ConfigDict(config), args.model_dir, provenance,
+                                param_dtype=args.dtype)
+  size = sum(p.stat().st_size for p in pathlib.Path(args.model_dir).iterdir())
+  print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB, hash {model_hash[:16]})")
+
+
 def build_parser():
   parser = argparse.ArgumentParser(prog='grm', description=__doc__.splitlines()[0])
   commands = parser.add_subparsers(dest='command', required=True)
@@ -48,6 +132,25 @@ def build_parser():
   estimate.add_argument('--config', default='configs/grm.py', help='config file (default: %(default)s)')
   estimate.add_argument('--seed', type=int, default=0, help='seed of the random initialisation')
   estimate.set_defaults(run=_estimate)
+
+  compress = commands.add_parser('compress', help='image (PNG or JPEG) -> .grm file')
+  compress.add_argument('image')
+  compress.add_argument('output')
+  compress.add_argument('--model', help=f'model directory (default: {DEFAULT_MODEL.relative_to(REPO_MODELS.parent)})')
+  compress.set_defaults(run=_compress)
+
+  decompress = commands.add_parser('decompress', help='.grm file -> PNG')
+  decompress.add_argument('input')
+  decompress.add_argument('output')
+  decompress.add_argument('--model', help='model directory (default: the shipped model that wrote the file)')
+  decompress.set_defaults(run=_decompress)
+
+  export = commands.add_parser('export', help='training checkpoint -> model directory with coding tables')
+  export.add_argument('checkpoint_dir', help='a train.py workdir, or its checkpoints/ folder')
+  export.add_argument('model_dir')
+  export.add_argument('--dtype', default='float32', choices=('float32', 'float16'),
+                      help='storage dtype of the parameters (tables are built from the stored values)')
+  export.set_defaults(run=_export)
   return parser
 
 

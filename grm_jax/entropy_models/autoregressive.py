@@ -120,3 +120,44 @@ class AutoregressiveEntropyParameters(nn.Module):
              'similarity': similarity.reshape(b, h, w), 'confidence': confidence.reshape(b, h, w)}
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper], axis=-1)))
     return mu, sigma, aux
+
+  # Position by position, for the codec. The decoding state holds what the decoded positions leave behind:
+  #   y_hat:       [H + 4, W + 4, M], the decoded latent with a zero border of 2 (so 5x5 patches never clip)
+  #   keys:        [H * W, 4M], the search descriptors of decoded positions
+  #   confidences: [H * W], U of decoded positions (how well stage 1 predicted them)
+  #   features:    [H * W, 2M], reference features of decoded positions
+  # Encoder and decoder call the same compiled functions on the same state, so they agree bit for bit.
+
+  def initial_state(self, height, width):
+    m = self.latent_channels
+    return {'y_hat': jnp.zeros((height + 4, width + 4, m)), 'keys': jnp.zeros((height * width, 4 * m)),
+            'confidences': jnp.zeros((height * width,)), 'features': jnp.zeros((height * width, 2 * m))}
+
+  def predict_position(self, state, hyper_at, row, col, candidates):
+    """(mu, sigma, pending) at (row, col); candidates [H * W] marks the positions decoded before it."""
+    m = self.latent_channels
+    patch = jax.lax.dynamic_slice(state['y_hat'], (row, col, 0), (5, 5, m))
+    local = self.context.at_patches(patch)
+    inputs, pending = [local], {}
+    if self.use_reference:
+      pending['local_stage'] = split_gaussian(self.local_params(local))
+      pending['key'] = descriptors(patch[1:4, 1:4])
+      index, similarity, found = best_reference(state['keys'] @ pending['key'], candidates)
+      confidence = jnp.where(found, state['confidences'][index], SCORE_FLOOR) if self.use_confidence else 1.0
+      feature = jnp.where(found, state['features'][index], 0.0)
+      inputs.append(self._gate(feature, similarity, jnp.asarray(confidence)))
+    mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper_at], axis=-1)))
+    return mu, sigma, pending
+
+  def commit_position(self, state, row, col, y_hat_at, pending):
+    """The state after position (row, col) is decoded as y_hat_at [M]."""
+    width = state['y_hat'].shape[1] - 4
+    state = dict(state, y_hat=jax.lax.dynamic_update_slice(state['y_hat'], y_hat_at[None, None], (row + 2, col + 2, 0)))
+    if self.use_reference:
+      j = row * width + col
+      patch = jax.lax.dynamic_slice(state['y_hat'], (row + 1, col + 1, 0), (3, 3, self.latent_channels))
+      confidence = confidence_map(y_hat_at, *pending['local_stage'])
+      state['keys'] = state['keys'].at[j].set(pending['key'])
+      state['confidences'] = state['confidences'].at[j].set(confidence)
+      state['features'] = state['features'].at[j].set(self.reference_conv.at_patches(patch))
+    return state

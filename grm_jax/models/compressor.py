@@ -66,8 +66,40 @@ class ImageCompressor(nn.Module):
   def autoregressive(self):
     return self.family in AUTOREGRESSIVE
 
+  # The stages of the forward pass, one method each, so that the codec runs them separately.
+
+  def analysis(self, x):
+    """y of an image [B, H, W, 3], padded to the stride first."""
+    return self.g_a(pad_to_stride(x))
+
+  def synthesis(self, y_hat):
+    """The reconstruction of the padded image."""
+    return self.g_s(y_hat)
+
+  def hyper_analysis(self, y):
+    return self.h_a(jnp.abs(y) if self.family == 'hyperprior' else y)
+
   def hyper_features(self, z_hat):
     return self.h_s(z_hat)
+
+  def factorized_density(self):
+    """The factorized density of the family: of z, or of y for the factorized prior."""
+    return self.y_density if self.family == 'factorized' else self.z_density
+
+  def factorized_likelihood(self, values):
+    return self.factorized_density()(values)
+
+  def factorized_logits_cumulative(self, values):
+    return self.factorized_density().logits_cumulative(values)
+
+  def initial_decoding_state(self, height, width):
+    return self.y_parameters.initial_state(height, width)
+
+  def predict_position(self, state, hyper_at, row, col, candidates):
+    return self.y_parameters.predict_position(state, hyper_at, row, col, candidates)
+
+  def commit_position(self, state, row, col, y_hat_at, pending):
+    return self.y_parameters.commit_position(state, row, col, y_hat_at, pending)
 
   def gaussian_parameters(self, y_hat, hyper):
     """(mu, sigma, aux) of y. y_hat is only looked at causally, and only by the autoregressive families."""
@@ -85,7 +117,7 @@ class ImageCompressor(nn.Module):
     the batch, per original pixel), and aux (earlier prediction stages and reference scores, where present).
     """
     b, h, w, _ = x.shape
-    y = self.g_a(pad_to_stride(x))
+    y = self.analysis(x)
     noise = (lambda: self.make_rng('noise')) if train else None
     likelihoods, aux = {}, {}
 
@@ -94,7 +126,7 @@ class ImageCompressor(nn.Module):
       likelihoods['y'] = self.y_density(y_rate)
       y_hat = straight_through_round(y) if train else jnp.round(y)
     else:
-      z = self.h_a(jnp.abs(y) if self.family == 'hyperprior' else y)
+      z = self.hyper_analysis(y)
       z_hat = add_uniform_noise(z, noise()) if train else jnp.round(z)
       likelihoods['z'] = self.z_density(z_hat)
       hyper = self.hyper_features(z_hat)
@@ -109,7 +141,7 @@ class ImageCompressor(nn.Module):
       if 'stages' in aux:
         aux['stage_likelihoods'] = [gaussian_likelihood(y_rate, *stage) for stage in aux.pop('stages')]
 
-    x_hat = self.g_s(y_hat)[:, :h, :w, :]
+    x_hat = self.synthesis(y_hat)[:, :h, :w, :]
     pixels = b * h * w
     bpp_y = bits(likelihoods['y']) / pixels
     bpp_z = bits(likelihoods['z']) / pixels if 'z' in likelihoods else jnp.zeros(())

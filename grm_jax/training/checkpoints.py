@@ -4,6 +4,7 @@ Orbax writes each checkpoint to a temporary folder and renames it when complete,
 (even kill -9 during a save) restarts from the last complete checkpoint.
 """
 import json
+import logging
 
 import orbax.checkpoint as ocp
 
@@ -29,6 +30,7 @@ def restore(checkpoints, step, abstract_state):
 
 def restore_latest_params(directory):
   """(params, config dict) of the newest checkpoint in a run's checkpoint folder, without knowing the model."""
+  logging.getLogger('absl').setLevel(logging.ERROR)  # orbax warns when restoring without a target tree
   with ocp.CheckpointManager(directory) as checkpoints:
     step = checkpoints.latest_step()
     if step is None:

@@ -5,8 +5,10 @@ gradients and metrics are averaged with a collective (pmean), and every replica 
 noise of each example comes from a key folded from (seed, step, global sample index), so the update does not
 depend on how the batch is split across devices or hosts, and a resumed run repeats an uninterrupted one.
 """
+import json
 import logging
 import os
+import platform
 import sys
 import time
 
@@ -117,6 +119,26 @@ class Validation:
     return {f'val/{k}': float(np.mean([s[k] for s in summaries])) for k in summaries[0]}
 
 
+def _write_provenance(workdir, config, step, train_seconds):
+  """workdir/provenance.json: how the checkpoints were made (`grm export` copies it into the model directory)."""
+  record = {'config': config.to_dict(), 'train_data': config.train_data, 'steps': step,
+            'train_wall_seconds': round(train_seconds, 1), 'command': ' '.join(sys.argv),
+            'machine': f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores), "
+                       f"{jax.device_count()} x {jax.devices()[0].device_kind}, jax {jax.__version__}"}
+  tmp = os.path.join(workdir, '.provenance.json.tmp')
+  with open(tmp, 'w', encoding='utf-8') as f:
+    json.dump(record, f, indent=2, default=str)
+  os.replace(tmp, os.path.join(workdir, 'provenance.json'))
+
+
+def _previous_train_seconds(workdir):
+  try:
+    with open(os.path.join(workdir, 'provenance.json'), encoding='utf-8') as f:
+      return float(json.load(f)['train_wall_seconds'])
+  except (OSError, ValueError, KeyError):
+    return 0.0
+
+
 def check_batch_layout(config):
   processes, devices = jax.process_count(), jax.local_device_count()
   if config.batch_size % (processes * devices):
@@ -154,6 +176,7 @@ def train_and_evaluate(config, workdir):
                   disable=not (is_chief and sys.stdout.isatty()))
   say = bar.write if not bar.disable else print
   last_time, last_step = time.perf_counter(), start
+  session_start, earlier_seconds = time.perf_counter(), _previous_train_seconds(workdir) if start else 0.0
   try:
     batches = loader.iterate(start)
     for step in range(start + 1, config.num_steps + 1):
@@ -183,6 +206,8 @@ def train_and_evaluate(config, workdir):
           writer.scalars(step, result)
       if step % config.checkpoint_every == 0 or step == config.num_steps:
         checkpoints.save(checkpoint_manager, step, _unreplicate(replicated), config)
+        if is_chief:
+          _write_provenance(workdir, config, step, earlier_seconds + time.perf_counter() - session_start)
   finally:
     bar.close()
     checkpoint_manager.wait_until_finished()

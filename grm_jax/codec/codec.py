@@ -1,0 +1,267 @@
+"""Codec: a trained model that writes and reads .grm files.
+
+  codec = grm_jax.load(model_dir)
+  data = codec.compress(image)        # uint8 [H, W, 3] -> bytes
+  image = codec.decompress(data)      # bytes -> uint8 [H, W, 3]
+
+z is coded with the factorized tables. y is coded relative to the predicted mean: the symbol is round(y - mu), the
+table is the first scale of the log-spaced table not below sigma, and the decoder's y_hat is mu + symbol. The
+autoregressive families code position by position in the model's coding order; encoder and decoder evaluate each
+position's (mu, sigma) with the same compiled `predict` and advance with the same compiled `commit`, so both sides
+hold bit-identical parameters for every symbol.
+"""
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from grm_jax import image_io, models
+from grm_jax.codec import bitstream, model_dir, range_coder
+from grm_jax.entropy_models import coding_order, gaussian_likelihood
+from grm_jax.errors import GrmError
+
+
+@dataclasses.dataclass
+class EncodeResult:
+  data: bytes
+  reconstruction: np.ndarray  # uint8 [H, W, 3], what the decoder will output
+  y_hat: np.ndarray
+  estimated_bits: float  # information content of the coded symbols under the model's exact likelihoods
+  seconds: dict
+
+
+@dataclasses.dataclass
+class DecodeResult:
+  image: np.ndarray
+  y_hat: np.ndarray
+  seconds: dict
+
+
+class _Stopwatch:
+  def __init__(self):
+    self.seconds = {'network': 0.0, 'entropy_parameters': 0.0, 'range_coding': 0.0}
+
+  def add(self, stage, start):
+    self.seconds[stage] += time.perf_counter() - start
+
+
+def _check_image(image):
+  image = np.asarray(image)
+  if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3 or min(image.shape[:2]) < 1:
+    raise GrmError(f"compress takes a uint8 [H, W, 3] image, got {image.dtype} {list(image.shape)}")
+  if max(image.shape[:2]) > 65535 * 16:
+    raise GrmError(f"image too large: {image.shape[1]}x{image.shape[0]}")
+  return image
+
+
+class Codec:
+
+  def __init__(self, config, params, tables, meta):
+    self.config, self.meta, self.tables = config, meta, tables
+    self.model = models.build(config)
+    self.family = config.model.family
+    self.order = config.model.get('order', 'raster')
+    self.model_hash = bytes.fromhex(meta['model_hash'])[:8]
+    self.params = jax.device_put(params)
+    model = self.model
+
+    def method(name, **jit_options):
+      fn = getattr(models.ImageCompressor, name)
+      return jax.jit(lambda p, *args: model.apply({'params': p}, *args, method=fn), **jit_options)
+
+    self._analysis = method('analysis')
+    self._synthesis = method('synthesis')
+    self._factorized_likelihood = method('factorized_likelihood')
+    if self.family != 'factorized':
+      self._hyper_analysis = method('hyper_analysis')
+      self._hyper_features = method('hyper_features')
+      table = jnp.asarray(tables['scale_table'])
+      self._scale_index = jax.jit(lambda sigma: jnp.sum(table[:-1] < sigma[..., None], axis=-1).astype(jnp.int32))
+    if self.family in ('hyperprior', 'mean_scale'):
+      self._gaussian_parameters = jax.jit(
+          lambda p, hyper: model.apply({'params': p}, None, hyper, method=models.ImageCompressor.gaussian_parameters)[:2])
+    if model.autoregressive:
+      predict = method('predict_position')
+      scale_index = self._scale_index
+
+      def predict_with_index(p, state, hyper, row, col, ranks):
+        mu, sigma, pending = predict.__wrapped__(p, state, hyper[row, col], row, col,
+                                                 ranks.reshape(-1) < ranks[row, col])
+        return mu, sigma, scale_index.__wrapped__(sigma), pending
+
+      self._predict = jax.jit(predict_with_index)
+      commit = method('commit_position')
+
+      def commit_symbols(p, state, row, col, mu, symbols, pending):
+        return commit.__wrapped__(p, state, row, col, mu + symbols.astype(jnp.float32), pending)
+
+      self._commit = jax.jit(commit_symbols, donate_argnums=(1,))
+    self._add = jax.jit(lambda mu, symbols: mu + symbols.astype(jnp.float32))
+
+  @classmethod
+  def load(cls, path):
+    return cls(*model_dir.load(path))
+
+  # ---- the public API
+
+  def compress(self, image):
+    return self.encode(image).data
+
+  def decompress(self, data):
+    return self.decode(data).image
+
+  # ---- encoding
+
+  def _code_factorized(self, values, watch):
+    """One string for integer values [1, h, w, C] with the per-channel factorized tables."""
+    start = time.perf_counter()
+    values = np.asarray(values, np.int32)
+    indexes = np.broadcast_to(np.arange(values.shape[-1], dtype=np.int32), values.shape)
+    string = range_coder.encode(self.tables['factorized_lookup'], self.tables['factorized_offsets'], indexes,
+                                values)
+    watch.add('range_coding', start)
+    return string
+
+  def encode(self, image):
+    image = _check_image(image)
+    watch = _Stopwatch()
+    height, width = image.shape[:2]
+    start = time.perf_counter()
+    y = self._analysis(self.params, image_io.to_float(image)[None])
+    watch.add('network', start)
+    strings, z_shape = [], (0, 0)
+    if self.family == 'factorized':
+      y_hat = jnp.round(y)
+      strings.append(self._code_factorized(y_hat, watch))
+      bits = -float(jnp.sum(jnp.log2(self._factorized_likelihood(self.params, y_hat))))
+    else:
+      start = time.perf_counter()
+      z_hat = jnp.round(self._hyper_analysis(self.params, y))
+      hyper = self._hyper_features(self.params, z_hat)
+      watch.add('network', start)
+      z_shape = tuple(z_hat.shape[1:3])
+      strings.append(self._code_factorized(z_hat, watch))
+      bits = -float(jnp.sum(jnp.log2(self._factorized_likelihood(self.params, z_hat))))
+      y_hat, string, y_bits = self._encode_y(np.asarray(y[0]), hyper, watch)
+      strings.append(string)
+      bits += y_bits
+    start = time.perf_counter()
+    reconstruction = self._reconstruct(y_hat, height, width)
+    watch.add('network', start)
+    header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape)
+    return EncodeResult(bitstream.pack(header, strings), reconstruction, np.asarray(y_hat), bits, watch.seconds)
+
+  def _encode_y(self, y, hyper, watch):
+    """(y_hat [1, h, w, M], string, estimated bits) of y given the hyper features."""
+    start = time.perf_counter()
+    if not self.model.autoregressive:
+      mu, sigma = self._gaussian_parameters(self.params, hyper)
+      symbols = np.round(y - np.asarray(mu[0])).astype(np.int32)
+      indexes = np.asarray(self._scale_index(sigma[0]))
+      y_hat = self._add(mu, jnp.asarray(symbols)[None])
+    else:
+      h, w = y.shape[:2]
+      ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
+      state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
+      mus, sigmas = np.zeros_like(y), np.zeros_like(y)
+      symbols, indexes = np.zeros(y.shape, np.int32), np.zeros(y.shape, np.int32)
+      for rows, cols in _single_positions(h, w, self.order):
+        mu, sigma, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
+        mus[rows, cols], sigmas[rows, cols], indexes[rows, cols] = mu, sigma, index
+        symbols[rows, cols] = np.round(y[rows, cols] - mus[rows, cols])
+        state = self._commit(self.params, state, rows, cols, mu, jnp.asarray(symbols[rows, cols]), pending)
+      y_hat = state['y_hat'][2:-2, 2:-2][None]
+      mu, sigma = jnp.asarray(mus)[None], jnp.asarray(sigmas)[None]
+    watch.add('entropy_parameters', start)
+    bits = -float(jnp.sum(jnp.log2(gaussian_likelihood(y_hat, mu, sigma))))
+    start = time.perf_counter()
+    string = range_coder.encode(self.tables['gaussian_lookup'], self.tables['gaussian_offsets'], indexes, symbols)
+    watch.add('range_coding', start)
+    return y_hat, string, bits
+
+  def _reconstruct(self, y_hat, height, width):
+    x_hat = self._synthesis(self.params, y_hat)[0, :height, :width]
+    return image_io.to_uint8(np.asarray(x_hat))
+
+  # ---- decoding
+
+  def decode(self, data):
+    header, strings = bitstream.unpack(bytes(data))
+    if header.model_hash != self.model_hash:
+      raise GrmError(f"this file was written by another model (model hash {header.model_hash.hex()}, "
+                     f"this model is {self.model_hash.hex()})")
+    expected_y = tuple(-(-s // 16) for s in (header.height, header.width))
+    expected_y = tuple(-(-s // 4) * 4 for s in expected_y)
+    expected_z = (0, 0) if self.family == 'factorized' else tuple(s // 4 for s in expected_y)
+    expected_strings = 1 if self.family == 'factorized' else 2
+    if header.y_shape != expected_y or header.z_shape != expected_z or len(strings) != expected_strings:
+      raise GrmError("damaged .grm file (latent shapes do not match the image size)")
+    watch = _Stopwatch()
+    m = self.model.latent_channels
+    if self.family == 'factorized':
+      y_hat = jnp.asarray(self._decode_factorized(strings[0], expected_y + (m,), watch), jnp.float32)[None]
+    else:
+      z_hat = jnp.asarray(self._decode_factorized(strings[0], expected_z + (self.model.channels,), watch),
+                          jnp.float32)[None]
+      start = time.perf_counter()
+      hyper = self._hyper_features(self.params, z_hat)
+      watch.add('network', start)
+      y_hat = self._decode_y(strings[1], hyper, expected_y, watch)
+    start = time.perf_counter()
+    image = self._reconstruct(y_hat, header.height, header.width)
+    watch.add('network', start)
+    return DecodeResult(image, np.asarray(y_hat), watch.seconds)
+
+  def _decode_factorized(self, string, shape, watch):
+    start = time.perf_counter()
+    decoder = range_coder.Decoder(string, self.tables['factorized_lookup'], self.tables['factorized_offsets'])
+    values = decoder.decode(np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape))
+    _finish(decoder)
+    watch.add('range_coding', start)
+    return values
+
+  def _decode_y(self, string, hyper, shape, watch):
+    decoder = range_coder.Decoder(string, self.tables['gaussian_lookup'], self.tables['gaussian_offsets'])
+    if not self.model.autoregressive:
+      start = time.perf_counter()
+      mu, sigma = self._gaussian_parameters(self.params, hyper)
+      indexes = np.asarray(self._scale_index(sigma[0]))
+      watch.add('entropy_parameters', start)
+      start = time.perf_counter()
+      symbols = decoder.decode(indexes)
+      watch.add('range_coding', start)
+      y_hat = self._add(mu, jnp.asarray(symbols)[None])
+    else:
+      h, w = shape
+      ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
+      state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
+      for rows, cols in _single_positions(h, w, self.order):
+        start = time.perf_counter()
+        mu, _, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
+        index = np.asarray(index)
+        watch.add('entropy_parameters', start)
+        start = time.perf_counter()
+        symbols = decoder.decode(index)
+        watch.add('range_coding', start)
+        start = time.perf_counter()
+        state = self._commit(self.params, state, rows, cols, mu, jnp.asarray(symbols), pending)
+        watch.add('entropy_parameters', start)
+      y_hat = state['y_hat'][2:-2, 2:-2][None]
+    _finish(decoder)
+    return y_hat
+
+
+def _finish(decoder):
+  if not decoder.finish():
+    raise GrmError("damaged .grm file (the range decoder found an inconsistency)")
+
+
+def _single_positions(height, width, order):
+  """The decoding steps of the coding order, as scalar (row, col); orders with several positions per step need
+  a batched predict and commit, which this codec does not have yet."""
+  for rows, cols in coding_order.decoding_steps(height, width, order):
+    if len(rows) != 1:
+      raise GrmError(f"coding order {order!r} decodes several positions per step; not supported by this codec")
+    yield np.int32(rows[0]), np.int32(cols[0])

@@ -1,0 +1,110 @@
+"""Model directories: a trained model exported for coding.
+
+  MODEL_DIR/config.json     the experiment config (ml_collections JSON)
+  MODEL_DIR/params.msgpack  the parameters (flax.serialization), float32 or float16
+  MODEL_DIR/tables.npz      the entropy coding tables, built once from the stored parameters
+  MODEL_DIR/model.json      the model hash and how the model was made (steps, data, wall time, machine)
+The hash (SHA-256 over the three files above) goes into every .grm header, so a file is never decoded with
+another model.
+"""
+import datetime
+import hashlib
+import io
+import json
+import os
+import pathlib
+import platform
+import shutil
+import tempfile
+
+import jax
+import ml_collections
+import numpy as np
+from flax import serialization
+
+from grm_jax.errors import GrmError
+
+FILES = ('config.json', 'params.msgpack', 'tables.npz')
+PARAM_DTYPES = ('float32', 'float16')
+
+
+def _hash(payloads):
+  digest = hashlib.sha256()
+  for name in FILES:
+    digest.update(name.encode())
+    digest.update(payloads[name])
+  return digest.hexdigest()
+
+
+def stored_params(params, dtype):
+  """Parameters as they will be loaded back: cast to the storage dtype and back to float32."""
+  if dtype not in PARAM_DTYPES:
+    raise GrmError(f"parameter dtype must be one of {PARAM_DTYPES}, got {dtype!r}")
+  return jax.tree_util.tree_map(lambda p: np.asarray(np.asarray(p, dtype), np.float32), params)
+
+
+def export(params, config, out_dir, provenance=None, param_dtype='float32'):
+  """Writes a model directory atomically (a temporary folder renamed into place). Returns the model hash.
+
+  Tables are built from the parameters exactly as stored, so a float16 export stays exact end to end.
+  """
+  from grm_jax import models  # pylint: disable=import-outside-toplevel
+  from grm_jax.codec import tables  # pylint: disable=import-outside-toplevel
+  out_dir = pathlib.Path(out_dir)
+  params = stored_params(params, param_dtype)
+  model = models.build(config)
+  table_arrays = tables.build(model, params)
+  buffer = io.BytesIO()
+  np.savez(buffer, **table_arrays)
+  payloads = {
+      'config.json': config.to_json(indent=2).encode(),
+      'params.msgpack': serialization.to_bytes(jax.tree_util.tree_map(lambda p: p.astype(param_dtype), params)),
+      'tables.npz': buffer.getvalue(),
+  }
+  model_hash = _hash(payloads)
+  meta = {'model_hash': model_hash, 'param_dtype': param_dtype, 'family': config.model.family,
+          'exported': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+          'export_machine': f"{platform.machine()} {platform.system()}, jax {jax.__version__}",
+          'size_bytes': sum(len(p) for p in payloads.values()), **(provenance or {})}
+  out_dir.parent.mkdir(parents=True, exist_ok=True)
+  staging = pathlib.Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.', dir=out_dir.parent))
+  try:
+    for name, payload in payloads.items():
+      (staging / name).write_bytes(payload)
+    (staging / 'model.json').write_text(json.dumps(meta, indent=2) + '\n')
+    if out_dir.exists():
+      backup = out_dir.with_name(f'.{out_dir.name}.old')
+      shutil.rmtree(backup, ignore_errors=True)
+      os.replace(out_dir, backup)
+      os.replace(staging, out_dir)
+      shutil.rmtree(backup)
+    else:
+      os.replace(staging, out_dir)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+  return model_hash
+
+
+def load(model_dir):
+  """(config, params, tables, meta) of a model directory, checked against its hash."""
+  from grm_jax import models  # pylint: disable=import-outside-toplevel
+  model_dir = pathlib.Path(model_dir)
+  if not model_dir.is_dir():
+    raise GrmError(f"{model_dir}: no such model directory")
+  missing = [name for name in FILES + ('model.json',) if not (model_dir / name).is_file()]
+  if missing:
+    raise GrmError(f"{model_dir}: not a model directory (missing {', '.join(missing)})")
+  payloads = {name: (model_dir / name).read_bytes() for name in FILES}
+  meta = json.loads((model_dir / 'model.json').read_text())
+  if _hash(payloads) != meta.get('model_hash'):
+    raise GrmError(f"{model_dir}: files do not match the model hash in model.json (damaged or edited)")
+  config = ml_collections.ConfigDict(json.loads(payloads['config.json']))
+  model = models.build(config)
+  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
+  template = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, meta.get('param_dtype', 'float32')),
+                                    template['params'])
+  params = serialization.from_bytes(template, payloads['params.msgpack'])
+  params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float32), params)
+  with np.load(io.BytesIO(payloads['tables.npz'])) as archive:
+    table_arrays = {name: archive[name] for name in archive.files}
+  return config, params, table_arrays, meta

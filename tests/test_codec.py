@@ -1,0 +1,206 @@
+"""The codec: exact round trips for every family, real size vs estimate, determinism, and every bad input."""
+import pathlib
+import zlib
+
+import jax
+import numpy as np
+import pytest
+
+import grm_jax
+from configs import tiny
+from grm_jax import cli, image_io, models
+from grm_jax.codec import model_dir
+from grm_jax.training import trainer
+from tests.helpers import run_python, write_image_folder
+
+
+def _export(tmp_path_factory, family, steps=0, **overrides):
+  config = tiny.get_config()
+  config.model.family = family
+  config.update(overrides)
+  folder = tmp_path_factory.mktemp(f'{family}_model')
+  if steps:
+    write_image_folder(folder / 'train', count=8, size=(96, 96), seed=5)
+    config.train_data, config.num_steps, config.checkpoint_every = f'folder:{folder / "train"}', steps, steps
+    config.log_every, config.learning_rate, config.patch_size, config.batch_size = steps, 1e-3, 64, 4
+    params = trainer.train_and_evaluate(config, str(folder / 'work'))['params']
+  else:
+    model = models.build(config)
+    params = model.init(jax.random.PRNGKey(1), np.zeros((1, 64, 64, 3), np.float32))['params']
+  model_dir.export(params, config, folder / 'model')
+  return folder / 'model'
+
+
+@pytest.fixture(scope='module')
+def model_dirs(tmp_path_factory):
+  return {family: _export(tmp_path_factory, family) for family in models.FAMILIES}
+
+
+def _images(natural_image):
+  rng = np.random.default_rng(0)
+  natural = image_io.to_uint8(natural_image)
+  return {'1x1': natural[:1, :1], '17x33': rng.integers(0, 256, (17, 33, 3), dtype=np.uint8),
+          '64x64': natural[100:164, 300:364], '100x75': natural[200:300, 0:75]}
+
+
+@pytest.mark.parametrize('family', models.FAMILIES)
+def test_round_trip_is_exact(family, model_dirs, natural_image):
+  codec = grm_jax.load(model_dirs[family])
+  for name, image in _images(natural_image).items():
+    encoded = codec.encode(image)
+    decoded = codec.decode(encoded.data)
+    assert decoded.image.shape == image.shape, name
+    np.testing.assert_array_equal(decoded.image, encoded.reconstruction, err_msg=name)
+    np.testing.assert_array_equal(decoded.y_hat, encoded.y_hat, err_msg=name)
+    assert codec.decompress(codec.compress(image)).shape == image.shape
+
+
+@pytest.fixture(scope='module')
+def trained_grm(tmp_path_factory):
+  return _export(tmp_path_factory, 'grm', steps=300)
+
+
+@pytest.fixture(scope='module')
+def held_out_image():
+  folder = pathlib.Path(__import__('tempfile').mkdtemp())
+  return image_io.read_image(write_image_folder(folder, count=1, size=(192, 256), seed=99)[0])
+
+
+def test_real_size_is_close_to_the_estimate(trained_grm, held_out_image):
+  codec = grm_jax.load(trained_grm)
+  result = codec.encode(held_out_image)
+  header_bytes = 42  # fixed header, two string lengths, CRC
+  assert result.estimated_bits > 2000  # a real rate, not a degenerate model
+  assert abs(8 * len(result.data) - result.estimated_bits) <= 0.03 * result.estimated_bits + 8 * header_bytes
+
+
+def test_compression_is_deterministic_and_decodes_in_a_fresh_process(trained_grm, held_out_image, tmp_path):
+  codec = grm_jax.load(trained_grm)
+  first, second = codec.compress(held_out_image), codec.compress(held_out_image)
+  assert first == second
+  (tmp_path / 'a.grm').write_bytes(first)
+  result = run_python(['-m', 'grm_jax', 'decompress', str(tmp_path / 'a.grm'), str(tmp_path / 'a.png'),
+                       '--model', str(trained_grm)])
+  assert result.returncode == 0, result.stderr
+  np.testing.assert_array_equal(image_io.read_image(tmp_path / 'a.png'), codec.decompress(first))
+
+
+def test_float16_export_round_trips_exactly(tmp_path, natural_image):
+  config = tiny.get_config()
+  params = models.build(config).init(jax.random.PRNGKey(3), np.zeros((1, 64, 64, 3), np.float32))['params']
+  model_dir.export(params, config, tmp_path / 'half', param_dtype='float16')
+  codec = grm_jax.load(tmp_path / 'half')
+  image = _images(natural_image)['100x75']
+  encoded = codec.encode(image)
+  np.testing.assert_array_equal(grm_jax.load(tmp_path / 'half').decompress(encoded.data), encoded.reconstruction)
+
+
+# ---- bad input: one line, a non-zero exit, nothing written
+
+@pytest.fixture
+def grm_file(model_dirs, natural_image, tmp_path):
+  path = tmp_path / 'good.grm'
+  path.write_bytes(grm_jax.load(model_dirs['grm']).compress(_images(natural_image)['64x64']))
+  return path
+
+
+def _decompress_fails(capsys, tmp_path, data, model, message):
+  bad = tmp_path / 'bad.grm'
+  bad.write_bytes(data)
+  out = tmp_path / 'out.png'
+  out.write_bytes(b'precious')  # an existing file survives a failed run
+  status = cli.main(['decompress', str(bad), str(out), '--model', str(model)])
+  error = capsys.readouterr().err.strip()
+  assert status == 1
+  assert len(error.splitlines()) == 1 and message in error, error
+  assert out.read_bytes() == b'precious'
+  assert [p.name for p in tmp_path.iterdir() if 'partial' in p.name] == []
+
+
+def test_truncated_file(capsys, tmp_path, grm_file, model_dirs):
+  data = grm_file.read_bytes()
+  for cut in (3, 20, len(data) // 2, len(data) - 1):
+    _decompress_fails(capsys, tmp_path, data[:cut], model_dirs['grm'], 'truncated')
+
+
+def test_flipped_bit(capsys, tmp_path, grm_file, model_dirs):
+  data = bytearray(grm_file.read_bytes())
+  for position in (8, 40, len(data) - 10):
+    flipped = bytearray(data)
+    flipped[position] ^= 0x10
+    _decompress_fails(capsys, tmp_path, bytes(flipped), model_dirs['grm'], 'damaged')
+
+
+def test_wrong_magic(capsys, tmp_path, grm_file, model_dirs):
+  _decompress_fails(capsys, tmp_path, b'PNG!' + grm_file.read_bytes()[4:], model_dirs['grm'], 'not a .grm file')
+
+
+def test_file_from_another_model(capsys, tmp_path, grm_file, model_dirs):
+  _decompress_fails(capsys, tmp_path, grm_file.read_bytes(), model_dirs['context'], 'another model')
+
+
+def test_empty_file(capsys, tmp_path, model_dirs):
+  _decompress_fails(capsys, tmp_path, b'', model_dirs['grm'], 'empty file')
+
+
+def test_valid_crc_but_inconsistent_header(capsys, tmp_path, grm_file, model_dirs):
+  data = bytearray(grm_file.read_bytes()[:-4])
+  data[13:17] = (5000).to_bytes(4, 'big')  # claims another height, re-signed with a correct CRC
+  data += zlib.crc32(bytes(data)).to_bytes(4, 'big')
+  _decompress_fails(capsys, tmp_path, bytes(data), model_dirs['grm'], 'latent shapes')
+
+
+def test_missing_model_and_missing_input(capsys, tmp_path, grm_file):
+  assert cli.main(['decompress', str(grm_file), str(tmp_path / 'o.png'), '--model', str(tmp_path)]) == 1
+  assert 'not a model directory' in capsys.readouterr().err
+  assert cli.main(['decompress', str(tmp_path / 'none.grm'), str(tmp_path / 'o.png')]) == 1
+  assert 'no such file' in capsys.readouterr().err
+  assert not (tmp_path / 'o.png').exists()
+
+
+def test_compress_refuses_non_images_and_converts_other_formats(capsys, tmp_path, model_dirs):
+  from PIL import Image
+  (tmp_path / 'notes.txt').write_text('hello')
+  assert cli.main(['compress', str(tmp_path / 'notes.txt'), str(tmp_path / 'x.grm'),
+                   '--model', str(model_dirs['hyperprior'])]) == 1
+  assert 'not an image' in capsys.readouterr().err
+  assert not (tmp_path / 'x.grm').exists()
+  rng = np.random.default_rng(0)
+  Image.fromarray(rng.integers(0, 256, (20, 30), dtype=np.uint8), 'L').save(tmp_path / 'gray.png')
+  Image.fromarray(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8), 'RGBA').save(tmp_path / 'rgba.png')
+  Image.fromarray(rng.integers(0, 65536, (20, 30), dtype=np.uint16)).save(tmp_path / 'deep.png')
+  assert Image.open(tmp_path / 'deep.png').mode.startswith('I')
+  for name, note in (('gray', 'L image converted to RGB'), ('rgba', 'RGBA image converted to RGB'),
+                     ('deep', '16-bit image reduced to 8 bits')):
+    assert cli.main(['compress', str(tmp_path / f'{name}.png'), str(tmp_path / f'{name}.grm'),
+                     '--model', str(model_dirs['hyperprior'])]) == 0
+    assert note in capsys.readouterr().err
+    assert cli.main(['decompress', str(tmp_path / f'{name}.grm'), str(tmp_path / f'{name}.out.png'),
+                     '--model', str(model_dirs['hyperprior'])]) == 0
+    assert image_io.read_image(tmp_path / f'{name}.out.png').shape == (20, 30, 3)
+
+
+def test_atomic_output_keeps_the_old_file_when_interrupted(tmp_path):
+  target = tmp_path / 'out.png'
+  target.write_bytes(b'old')
+  with pytest.raises(KeyboardInterrupt):
+    with image_io.atomic_output(target) as tmp:
+      tmp.write_bytes(b'half-writ')
+      raise KeyboardInterrupt
+  assert target.read_bytes() == b'old'
+  assert list(tmp_path.iterdir()) == [target]
+
+
+def test_export_command_and_damaged_model_dir(capsys, tmp_path):
+  config = tiny.get_config()
+  write_image_folder(tmp_path / 'train', count=4, size=(64, 64))
+  config.train_data, config.num_steps = f'folder:{tmp_path / "train"}', 2
+  trainer.train_and_evaluate(config, str(tmp_path / 'work'))
+  assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 0
+  assert 'exported step 2' in capsys.readouterr().out
+  meta = __import__('json').loads((tmp_path / 'model' / 'model.json').read_text())
+  assert meta['steps'] == 2 and meta['train_data'].startswith('folder:') and 'machine' in meta
+  (tmp_path / 'model' / 'tables.npz').write_bytes(b'x' + (tmp_path / 'model' / 'tables.npz').read_bytes()[1:])
+  with pytest.raises(grm_jax.errors.GrmError, match='do not match the model hash'):
+    grm_jax.load(tmp_path / 'model')
+  assert cli.main(['export', str(tmp_path / 'nothing'), str(tmp_path / 'm2')]) == 1
