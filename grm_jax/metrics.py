@@ -3,6 +3,7 @@ import jax
 import jax.numpy as jnp
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+MS_SSIM_MIN_SIDE = 161  # (filter size - 1) * 2^(scales - 1) + 1 for the defaults
 
 
 def mse(a, b):

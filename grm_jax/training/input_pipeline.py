@@ -21,12 +21,13 @@ SMALL_IMAGE_RULES = ('pad', 'skip')
 
 
 class FolderSource:
-  """Every PNG and JPEG below a folder, read on demand; a file that cannot be decoded is reported once."""
+  """Every PNG and JPEG below one or more folders (comma-separated), read on demand; a file that cannot be decoded
+  is reported once."""
 
-  def __init__(self, folder):
-    self.paths = image_io.list_images(folder)
+  def __init__(self, folders):
+    self.paths = [path for folder in str(folders).split(',') for path in image_io.list_images(folder)]
     if not self.paths:
-      raise GrmError(f"{folder}: no PNG or JPEG images found")
+      raise GrmError(f"{folders}: no PNG or JPEG images found")
     self._warned = set()
 
   def __len__(self):
@@ -87,7 +88,7 @@ class TfdsSource:
 
 
 def open_source(spec):
-  """'folder:PATH' or 'tfds:NAME[:SPLIT]' (a bare path means a folder)."""
+  """'folder:PATH[,PATH...]' or 'tfds:NAME[:SPLIT]' (a bare path means a folder)."""
   kind, _, rest = spec.partition(':')
   if kind == 'tfds':
     name, _, split = rest.partition(':')

@@ -24,7 +24,6 @@ from grm_jax.training import checkpoints, input_pipeline, optim
 from grm_jax.training.summary import SummaryWriter
 
 AXIS = 'devices'
-MS_SSIM_MIN_SIZE = 161
 
 
 class TrainingDiverged(GrmError):
@@ -41,7 +40,7 @@ def init_state(model, optimizer, config):
 def make_train_step(model, optimizer, config):
   """(state, uint8 images [b, P, P, 3], int32 sample ids [b]) -> (state, metrics); run under pmap(AXIS)."""
   base_key = jax.random.PRNGKey(config.seed)
-  with_ms_ssim = config.patch_size >= MS_SSIM_MIN_SIZE
+  with_ms_ssim = config.patch_size >= metrics.MS_SSIM_MIN_SIDE
 
   def example_loss(params, image, key):
     x = image[None].astype(jnp.float32) / 255.0
@@ -75,7 +74,7 @@ def make_eval_step(model):
     out = model.apply({'params': params}, x, train=False)
     x_hat = jnp.round(jnp.clip(out['x_hat'], 0, 1) * 255.0) / 255.0
     summary = {'bpp': out['bpp'], 'psnr': metrics.psnr(x, x_hat)}
-    if min(image.shape[:2]) >= MS_SSIM_MIN_SIZE:
+    if min(image.shape[:2]) >= metrics.MS_SSIM_MIN_SIDE:
       summary['ms_ssim'] = metrics.ms_ssim(x_hat, x)[0]
     return summary
   return jax.jit(eval_step)

@@ -1,0 +1,64 @@
+"""Prints encode and decode times of one image, with the stage breakdown (network, entropy parameters, range coding).
+
+  python benchmarks/codec_speed.py --config configs/grm.py            # random weights: timing only
+  python benchmarks/codec_speed.py --model models/grm-small-0.013      # an exported model
+The first encode and decode compile; the figures are those of a second run.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+import grm_jax  # noqa: E402
+from grm_jax import image_io, models  # noqa: E402
+from grm_jax.codec import model_dir  # noqa: E402
+from grm_jax.config_io import load_config  # noqa: E402
+
+
+def _codec(args):
+  if args.model:
+    return grm_jax.load(args.model), args.model
+  config = load_config(args.config)
+  model = models.build(config)
+  params = model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
+  folder = tempfile.mkdtemp()
+  model_dir.export(params, config, os.path.join(folder, 'model'))
+  return grm_jax.load(os.path.join(folder, 'model')), f'{args.config} (random weights)'
+
+
+def _breakdown(seconds):
+  return ', '.join(f"{stage} {value:.2f} s" for stage, value in seconds.items())
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--config', default='configs/grm.py')
+  parser.add_argument('--model', help='an exported model directory (instead of --config)')
+  parser.add_argument('--image', default='samples/kodim23.png')
+  args = parser.parse_args()
+  codec, name = _codec(args)
+  image = image_io.read_image(args.image)
+  codec.decode(codec.encode(image).data)  # compile
+  start = time.perf_counter()
+  encoded = codec.encode(image)
+  encode_seconds = time.perf_counter() - start
+  start = time.perf_counter()
+  decoded = codec.decode(encoded.data)
+  decode_seconds = time.perf_counter() - start
+  assert np.array_equal(decoded.image, encoded.reconstruction)
+  m = codec.config.model
+  print(f"model: {name}: {m.family} N={m.channels} M={m.latent_channels} hidden={m.hidden}")
+  print(f"image: {args.image} ({image.shape[1]}x{image.shape[0]}), {jax.devices()[0].device_kind}")
+  print(f"encode: {encode_seconds:.2f} s ({_breakdown(encoded.seconds)})")
+  print(f"decode: {decode_seconds:.2f} s ({_breakdown(decoded.seconds)})")
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,116 @@
+"""Rate-distortion evaluation with real bitstreams:
+
+  python evaluate.py --model models/grm-small-0.0067 --model models/grm-small-0.013 --data DIR --out results.json
+  python evaluate.py --model ... --data DIR --out results.json --codec jpeg --codec webp --per-image
+
+Writes the models' curve to --out in CompressAI's eval_model schema (plus bpp_estimated), and each classical
+codec's curve beside it (results.jpeg.json, ...), all measured on the same images in the same run.
+"""
+import argparse
+import json
+import os
+import pathlib
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+
+def parse_args(argv):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--model', action='append', default=[], help='exported model directory (repeatable)')
+  parser.add_argument('--data', required=True, help='folder of PNG/JPEG images')
+  parser.add_argument('--out', required=True, help='output JSON for the models')
+  parser.add_argument('--codec', action='append', default=[], help='jpeg, webp, avif or heif (repeatable)')
+  parser.add_argument('--name', help='curve name of the models (default: from the first model)')
+  parser.add_argument('--per-image', action='store_true', help='also write the figures of every image')
+  parser.add_argument('--estimate', action='store_true', help='no range coder: estimated rate only (fast)')
+  args = parser.parse_args(argv)
+  if not args.model and not args.codec:
+    parser.error('give at least one --model or --codec')
+  return args
+
+
+def _write_json(path, data):
+  from grm_jax import image_io  # pylint: disable=import-outside-toplevel
+  image_io.write_bytes(path, (json.dumps(data, indent=2) + '\n').encode())
+
+
+def run(args):
+  import tqdm  # pylint: disable=import-outside-toplevel
+
+  import grm_jax  # pylint: disable=import-outside-toplevel
+  from grm_jax import evaluation  # pylint: disable=import-outside-toplevel
+  out = pathlib.Path(args.out)
+  if not out.parent.exists():
+    raise grm_jax.errors.GrmError(f"{out.parent}: output folder does not exist")
+  codecs = [(path, grm_jax.load(path)) for path in args.model]
+  images, ignored = evaluation.load_images(args.data)
+  if ignored:
+    print(f"note: ignoring {len(ignored)} non-image file(s) in {args.data}: {', '.join(ignored)}", file=sys.stderr)
+  classical = []
+  for name in args.codec:
+    if evaluation.available_classical(name):
+      classical += [(name, q) for q in evaluation.DEFAULT_QUALITIES[name]]
+    else:
+      print(f"note: {name} is not available in this Pillow; skipped", file=sys.stderr)
+
+  total = len(images) * (len(codecs) + len(classical))
+  with tqdm.tqdm(total=total, unit='image', dynamic_ncols=True, disable=None) as bar:
+    model_points, model_per_image = [], []
+    for path, codec in codecs:
+      bar.set_description(pathlib.Path(path).name)
+      forward = evaluation.make_forward(codec) if args.estimate else None
+      rows = []
+      for name, image in images:
+        rows.append(evaluation.estimate_codec(codec, name, image, forward) if args.estimate
+                    else evaluation.evaluate_codec(codec, name, image))
+        bar.update(1)
+      summary = evaluation.summarize(rows)
+      if 'exact' in summary and not summary['exact']:
+        bar.write(f"WARNING: {path}: a decoded image differs from the encoder's reconstruction")
+      model_points.append({**summary, 'model': str(path)})
+      model_per_image.append({'model': str(path), 'images': rows})
+      bar.write(f"{path}: {summary['bpp']:.4f} bpp (estimated {summary['bpp_estimated']:.4f}), "
+                f"PSNR {summary['psnr']:.2f} dB")
+    curves = {}
+    for codec_name, quality in classical:
+      bar.set_description(f"{codec_name} q{quality}")
+      rows = []
+      for name, image in images:
+        rows.append(evaluation.evaluate_classical(codec_name, quality, name, image))
+        bar.update(1)
+      curves.setdefault(codec_name, ([], []))
+      curves[codec_name][0].append({**evaluation.summarize(rows), 'quality': quality})
+      curves[codec_name][1].append({'quality': quality, 'images': rows})
+
+  if codecs:
+    name = args.name or f"grm_jax {codecs[0][1].family}"
+    description = (f"{'estimated rate (no range coder)' if args.estimate else 'real .grm files'} on "
+                   f"{len(images)} images of {args.data}; models: {', '.join(args.model)}")
+    _write_json(out, evaluation.to_compressai_json(name, description, model_points,
+                                                   model_per_image if args.per_image else None))
+    print(f"wrote {out}")
+  for codec_name, (points, per_image) in curves.items():
+    path = out.with_name(f"{out.stem}.{codec_name}.json")
+    description = f"Pillow {codec_name} at qualities {[p['quality'] for p in points]} on {len(images)} images"
+    _write_json(path, evaluation.to_compressai_json(f"{codec_name.upper()} (Pillow)", description, points,
+                                                    per_image if args.per_image else None))
+    print(f"wrote {path}")
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  from grm_jax.errors import GrmError  # pylint: disable=import-outside-toplevel
+  try:
+    run(args)
+  except GrmError as error:
+    print(f"evaluate.py: error: {error}", file=sys.stderr)
+    return 1
+  except KeyboardInterrupt:
+    print("evaluate.py: interrupted", file=sys.stderr)
+    return 130
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
