@@ -100,16 +100,8 @@ def run(args):
 
 def main(argv=None):
   args = parse_args(argv)
-  from grm_jax.errors import GrmError  # pylint: disable=import-outside-toplevel
-  try:
-    run(args)
-  except GrmError as error:
-    print(f"evaluate.py: error: {error}", file=sys.stderr)
-    return 1
-  except KeyboardInterrupt:
-    print("evaluate.py: interrupted", file=sys.stderr)
-    return 130
-  return 0
+  from grm_jax.errors import report_errors  # pylint: disable=import-outside-toplevel
+  return report_errors('evaluate.py', run, args)
 
 
 if __name__ == '__main__':

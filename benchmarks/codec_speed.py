@@ -8,7 +8,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
@@ -20,6 +19,7 @@ import grm_jax  # noqa: E402
 from grm_jax import image_io, models  # noqa: E402
 from grm_jax.codec import model_dir  # noqa: E402
 from grm_jax.config_io import load_config  # noqa: E402
+from grm_jax.evaluation import timed_round_trip  # noqa: E402
 
 
 def _codec(args):
@@ -45,13 +45,8 @@ def main():
   args = parser.parse_args()
   codec, name = _codec(args)
   image = image_io.read_image(args.image)
-  codec.decode(codec.encode(image).data)  # compile
-  start = time.perf_counter()
-  encoded = codec.encode(image)
-  encode_seconds = time.perf_counter() - start
-  start = time.perf_counter()
-  decoded = codec.decode(encoded.data)
-  decode_seconds = time.perf_counter() - start
+  timed_round_trip(codec, image)  # compile
+  encoded, decoded, encode_seconds, decode_seconds = timed_round_trip(codec, image)
   assert np.array_equal(decoded.image, encoded.reconstruction)
   m = codec.config.model
   print(f"model: {name}: {m.family} N={m.channels} M={m.latent_channels} hidden={m.hidden}")

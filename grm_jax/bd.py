@@ -13,7 +13,7 @@ import sys
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from grm_jax.errors import GrmError
+from grm_jax.errors import GrmError, report_errors
 
 METRICS = ('psnr-rgb', 'ms-ssim-rgb')
 
@@ -66,25 +66,24 @@ def main(argv=None):
   parser.add_argument('--anchor', required=True, help='the reference curve')
   parser.add_argument('--metric', default='psnr-rgb', choices=METRICS)
   args = parser.parse_args(argv)
-  try:
-    anchor_name, anchor = read_curve(args.anchor)
-    if args.metric not in anchor:
-      raise GrmError(f"{args.anchor}: has no {args.metric}")
-    print(f"BD-rate against {anchor_name} ({args.metric}); negative = fewer bits")
-    for path in args.results:
-      name, curve = read_curve(path)
-      quality = curve[args.metric]
-      anchor_quality = anchor[args.metric]
-      if args.metric == 'ms-ssim-rgb':  # in dB, where the curves are close to straight
-        quality = -10 * np.log10(1 - np.asarray(quality, np.float64))
-        anchor_quality = -10 * np.log10(1 - np.asarray(anchor_quality, np.float64))
-      cubic = bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, 'cubic')
-      pchip = bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, 'piecewise-cubic')
-      print(f"  {name}: {cubic:+.2f}% (cubic), {pchip:+.2f}% (piecewise cubic)")
-  except GrmError as error:
-    print(f"bd: error: {error}", file=sys.stderr)
-    return 1
-  return 0
+  return report_errors('bd', _print_bd_rates, args)
+
+
+def _print_bd_rates(args):
+  anchor_name, anchor = read_curve(args.anchor)
+  if args.metric not in anchor:
+    raise GrmError(f"{args.anchor}: has no {args.metric}")
+  print(f"BD-rate against {anchor_name} ({args.metric}); negative = fewer bits")
+  for path in args.results:
+    name, curve = read_curve(path)
+    quality = curve[args.metric]
+    anchor_quality = anchor[args.metric]
+    if args.metric == 'ms-ssim-rgb':  # in dB, where the curves are close to straight
+      quality = -10 * np.log10(1 - np.asarray(quality, np.float64))
+      anchor_quality = -10 * np.log10(1 - np.asarray(anchor_quality, np.float64))
+    cubic = bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, 'cubic')
+    pchip = bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, 'piecewise-cubic')
+    print(f"  {name}: {cubic:+.2f}% (cubic), {pchip:+.2f}% (piecewise cubic)")
 
 
 if __name__ == '__main__':

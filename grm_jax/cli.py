@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from grm_jax.errors import GrmError
+from grm_jax.errors import GrmError, report_errors
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
@@ -156,15 +156,7 @@ def build_parser():
 
 def main(argv=None):
   args = build_parser().parse_args(argv)
-  try:
-    args.run(args)
-  except GrmError as error:
-    print(f"grm: error: {error}", file=sys.stderr)
-    return 1
-  except KeyboardInterrupt:
-    print("grm: interrupted", file=sys.stderr)
-    return 130
-  return 0
+  return report_errors('grm', args.run, args)
 
 
 if __name__ == '__main__':

@@ -60,15 +60,20 @@ def _quality(original, decoded):
   return {'psnr': psnr_uint8(original, decoded), 'ms_ssim': ms_ssim_uint8(original, decoded)}
 
 
-def evaluate_codec(codec, name, image):
-  """Figures of one image through a real .grm file; checks the decoder against the encoder."""
-  pixels = image.shape[0] * image.shape[1]
+def timed_round_trip(codec, image):
+  """(EncodeResult, DecodeResult, encoding seconds, decoding seconds) of one image."""
   start = time.perf_counter()
   encoded = codec.encode(image)
   encoding_time = time.perf_counter() - start
   start = time.perf_counter()
   decoded = codec.decode(encoded.data)
-  decoding_time = time.perf_counter() - start
+  return encoded, decoded, encoding_time, time.perf_counter() - start
+
+
+def evaluate_codec(codec, name, image):
+  """Figures of one image through a real .grm file; checks the decoder against the encoder."""
+  pixels = image.shape[0] * image.shape[1]
+  encoded, decoded, encoding_time, decoding_time = timed_round_trip(codec, image)
   return {'image': name, 'bpp': 8 * len(encoded.data) / pixels, 'bpp_estimated': encoded.estimated_bits / pixels,
           'encoding_time': encoding_time, 'decoding_time': decoding_time,
           'exact': bool(np.array_equal(decoded.image, encoded.reconstruction)), **_quality(image, decoded.image)}

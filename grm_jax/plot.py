@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from grm_jax.bd import read_curve
-from grm_jax.errors import GrmError
+from grm_jax.errors import report_errors
 
 
 def plot(paths, out, title='Kodak', max_bpp=None):
@@ -55,13 +55,10 @@ def main(argv=None):
   parser.add_argument('--title', default='Kodak')
   parser.add_argument('--max-bpp', type=float, help='right end of the bpp axis')
   args = parser.parse_args(argv)
-  try:
-    plot(args.results, args.out, args.title, args.max_bpp)
-  except GrmError as error:
-    print(f"plot: error: {error}", file=sys.stderr)
-    return 1
-  print(f"wrote {args.out}")
-  return 0
+  status = report_errors('plot', plot, args.results, args.out, args.title, args.max_bpp)
+  if status == 0:
+    print(f"wrote {args.out}")
+  return status
 
 
 if __name__ == '__main__':

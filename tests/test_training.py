@@ -159,3 +159,17 @@ def test_two_processes_train_together(tmp_path):
   assert len(first.files) > 10
   for name in first.files:
     np.testing.assert_array_equal(first[name], second[name])
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+  write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
+  config = tiny.get_config()
+  config.train_data, config.num_steps, config.checkpoint_every = f'folder:{tmp_path / "images"}', 6, 2
+  trainer.train_and_evaluate(config, str(tmp_path / 'work'))  # a healthy run to step 6
+  config.num_steps, config.learning_rate, config.warmup_steps = 12, 1e30, 0  # then it diverges
+  with pytest.raises(trainer.TrainingDiverged, match=r'the loss became nan at step \d+.*step 6\) is kept'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'work'))
+  _, _, step = _final_params(tmp_path / 'work')
+  assert step == 6
+  params, _, _ = checkpoints.restore_latest_params(str(tmp_path / 'work' / 'checkpoints'))
+  assert all(np.all(np.isfinite(p)) for p in jax.tree_util.tree_leaves(params))
