@@ -173,3 +173,18 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
   assert step == 6
   params, _, _ = checkpoints.restore_latest_params(str(tmp_path / 'work' / 'checkpoints'))
   assert all(np.all(np.isfinite(p)) for p in jax.tree_util.tree_leaves(params))
+
+
+def test_init_from_another_run(tmp_path):
+  write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
+  config = tiny.get_config()
+  config.train_data, config.num_steps = f'folder:{tmp_path / "images"}', 3
+  first = trainer.train_and_evaluate(config, str(tmp_path / 'first'))
+  config.init_from, config.num_steps, config.learning_rate = str(tmp_path / 'first'), 1, 0.0
+  second = trainer.train_and_evaluate(config, str(tmp_path / 'second'))  # lr 0: the parameters pass through
+  assert int(second['step']) == 1
+  for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(second['params'])):
+    np.testing.assert_array_equal(a, b)
+  config.model.hidden = 32
+  with pytest.raises(trainer.GrmError, match='does not match'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'third'))

@@ -138,6 +138,22 @@ def _previous_train_seconds(workdir):
     return 0.0
 
 
+def _initialize_from(state, optimizer, workdir):
+  """The state with the parameters of another run's latest checkpoint (same model) and a fresh optimiser."""
+  folder = os.path.join(workdir, 'checkpoints')
+  params, _, step = checkpoints.restore_latest_params(folder) if os.path.isdir(folder) else (None, None, None)
+  if params is None:
+    raise GrmError(f"init_from: no checkpoint in {folder}")
+  expected = jax.tree_util.tree_structure(state['params'])
+  if jax.tree_util.tree_structure(params) != expected or any(
+      a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(params),
+                                         jax.tree_util.tree_leaves(state['params']))):
+    raise GrmError(f"init_from: the model in {workdir} does not match this config's model")
+  logging.info("initialised from step %d of %s", step, workdir)
+  params = jax.tree_util.tree_map(jnp.asarray, params)
+  return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
+
+
 def check_batch_layout(config):
   processes, devices = jax.process_count(), jax.local_device_count()
   if config.batch_size % (processes * devices):
@@ -157,6 +173,8 @@ def train_and_evaluate(config, workdir):
   if start:
     state, _ = checkpoints.restore(checkpoint_manager, start, jax.device_get(state))
     logging.info("resumed from the checkpoint of step %d", start)
+  elif config.get('init_from'):
+    state = _initialize_from(state, optimizer, config.init_from)
   if start >= config.num_steps:
     logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
     checkpoint_manager.close()
