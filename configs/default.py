@@ -43,7 +43,8 @@ def get_config():
   config.decay_boundaries = (0.8, 0.95)  # fractions of num_steps where a step schedule divides the lr by 10
   config.grad_clip = 1.0
 
-  # Start from the parameters of another run (its latest checkpoint) with a fresh optimiser: fine-tuning one
+  # Start from the parameters of another run (its latest checkpoint, or an exported model directory) with a fresh
+  # optimiser: fine-tuning one
   # quality from another. Ignored when the workdir already has a checkpoint to resume from.
   config.init_from = ''
 

@@ -185,6 +185,12 @@ def test_init_from_another_run(tmp_path):
   assert int(second['step']) == 1
   for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(second['params'])):
     np.testing.assert_array_equal(a, b)
+  from grm_jax.codec import model_dir
+  model_dir.export(first['params'], config, tmp_path / 'exported')  # a model directory works as well
+  config.init_from = str(tmp_path / 'exported')
+  third = trainer.train_and_evaluate(config, str(tmp_path / 'from_export'))
+  for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(third['params'])):
+    np.testing.assert_array_equal(a, b)
   config.model.hidden = 32
   with pytest.raises(trainer.GrmError, match='does not match'):
-    trainer.train_and_evaluate(config, str(tmp_path / 'third'))
+    trainer.train_and_evaluate(config, str(tmp_path / 'mismatch'))

@@ -139,11 +139,17 @@ def _previous_train_seconds(workdir):
 
 
 def _initialize_from(state, optimizer, workdir):
-  """The state with the parameters of another run's latest checkpoint (same model) and a fresh optimiser."""
+  """The state with the parameters of another run's latest checkpoint, or of an exported model directory (same
+  model), and a fresh optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
-  params, _, step = checkpoints.restore_latest_params(folder) if os.path.isdir(folder) else (None, None, None)
+  if os.path.isfile(os.path.join(workdir, 'model.json')):
+    from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
+    _, params, _, meta = model_dir.load(workdir)
+    step = meta.get('checkpoint_step', 0)
+  else:
+    params, _, step = checkpoints.restore_latest_params(folder) if os.path.isdir(folder) else (None, None, None)
   if params is None:
-    raise GrmError(f"init_from: no checkpoint in {folder}")
+    raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
   expected = jax.tree_util.tree_structure(state['params'])
   if jax.tree_util.tree_structure(params) != expected or any(
       a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(params),
