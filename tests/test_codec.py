@@ -204,3 +204,15 @@ def test_export_command_and_damaged_model_dir(capsys, tmp_path):
   with pytest.raises(grm_jax.errors.GrmError, match='do not match the model hash'):
     grm_jax.load(tmp_path / 'model')
   assert cli.main(['export', str(tmp_path / 'nothing'), str(tmp_path / 'm2')]) == 1
+
+
+def test_roundtrip_command(capsys, tmp_path, model_dirs):
+  image = tmp_path / 'small.png'
+  write_image_folder(tmp_path / 'in', count=1, size=(30, 41))
+  (tmp_path / 'in' / 'img0.png').rename(image)
+  assert cli.main(['roundtrip', str(image), '--model', str(model_dirs['grm']), '--out-dir',
+                   str(tmp_path / 'out')]) == 0
+  output = capsys.readouterr().out
+  assert '41x30' in output and 'bpp' in output and 'decoder exact' in output
+  assert image_io.read_image(tmp_path / 'out' / 'small.png').shape == (30, 41, 3)
+  assert (tmp_path / 'out' / 'small.grm').read_bytes()[:4] == b'GRMJ'
