@@ -6,6 +6,7 @@ The first encode and decode compile; the figures are those of a second run.
 """
 import argparse
 import os
+import resource
 import sys
 import tempfile
 
@@ -53,6 +54,7 @@ def main():
   print(f"image: {args.image} ({image.shape[1]}x{image.shape[0]}), {jax.devices()[0].device_kind}")
   print(f"encode: {encode_seconds:.2f} s ({_breakdown(encoded.seconds)})")
   print(f"decode: {decode_seconds:.2f} s ({_breakdown(decoded.seconds)})")
+  print(f"peak memory (resident, this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == '__main__':

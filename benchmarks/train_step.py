@@ -5,6 +5,7 @@ Also times the folder input pipeline alone (batches/s), to check that it keeps u
 """
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -53,6 +54,7 @@ def main():
   print(f"devices: {n} x {devices[0].device_kind}; batch {args.batch}, patch {args.patch}")
   print(f"first step (compile included): {compile_seconds:.1f} s")
   print(f"train step: {seconds:.3f} s  ->  {1 / seconds:.3f} steps/s, {args.batch / seconds:.2f} images/s")
+  print(f"peak memory (resident, this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
   if args.data:
     loader = input_pipeline.BatchLoader(input_pipeline.open_source(args.data), args.batch, args.patch,

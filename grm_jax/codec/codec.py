@@ -67,36 +67,35 @@ class Codec:
     self.params = jax.device_put(params)
     model = self.model
 
-    def method(name, **jit_options):
+    def method(name):
+      """A model method as a function of (params, *args), to be compiled."""
       fn = getattr(models.ImageCompressor, name)
-      return jax.jit(lambda p, *args: model.apply({'params': p}, *args, method=fn), **jit_options)
+      return lambda p, *args: model.apply({'params': p}, *args, method=fn)
 
-    self._analysis = method('analysis')
-    self._synthesis = method('synthesis')
-    self._factorized_likelihood = method('factorized_likelihood')
+    self._analysis = jax.jit(method('analysis'))
+    self._synthesis = jax.jit(method('synthesis'))
+    self._factorized_likelihood = jax.jit(method('factorized_likelihood'))
     if self.family != 'factorized':
-      self._hyper_analysis = method('hyper_analysis')
-      self._hyper_features = method('hyper_features')
+      self._hyper_analysis = jax.jit(method('hyper_analysis'))
+      self._hyper_features = jax.jit(method('hyper_features'))
       table = jnp.asarray(tables['scale_table'])
-      self._scale_index = jax.jit(lambda sigma: jnp.sum(table[:-1] < sigma[..., None], axis=-1).astype(jnp.int32))
+      scale_index = lambda sigma: jnp.sum(table[:-1] < sigma[..., None], axis=-1).astype(jnp.int32)
+      self._scale_index = jax.jit(scale_index)
     if self.family in ('hyperprior', 'mean_scale'):
-      self._gaussian_parameters = jax.jit(
-          lambda p, hyper: model.apply({'params': p}, None, hyper, method=models.ImageCompressor.gaussian_parameters)[:2])
+      gaussian_parameters = method('gaussian_parameters')
+      self._gaussian_parameters = jax.jit(lambda p, hyper: gaussian_parameters(p, None, hyper)[:2])
     if model.autoregressive:
-      predict = method('predict_position')
-      scale_index = self._scale_index
+      predict, commit = method('predict_position'), method('commit_position')
 
       def predict_with_index(p, state, hyper, row, col, ranks):
-        mu, sigma, pending = predict.__wrapped__(p, state, hyper[row, col], row, col,
-                                                 ranks.reshape(-1) < ranks[row, col])
-        return mu, sigma, scale_index.__wrapped__(sigma), pending
-
-      self._predict = jax.jit(predict_with_index)
-      commit = method('commit_position')
+        mu, sigma, pending = predict(p, state, hyper[row, col], row, col, ranks.reshape(-1) < ranks[row, col])
+        return mu, sigma, scale_index(sigma), pending
 
       def commit_symbols(p, state, row, col, mu, symbols, pending):
-        return commit.__wrapped__(p, state, row, col, mu + symbols.astype(jnp.float32), pending)
+        return commit(p, state, row, col, mu + symbols.astype(jnp.float32), pending)
 
+      # The two compiled steps that encoder and decoder share.
+      self._predict = jax.jit(predict_with_index)
       self._commit = jax.jit(commit_symbols, donate_argnums=(1,))
     self._add = jax.jit(lambda mu, symbols: mu + symbols.astype(jnp.float32))
 

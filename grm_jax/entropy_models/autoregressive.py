@@ -152,7 +152,8 @@ class AutoregressiveEntropyParameters(nn.Module):
   def commit_position(self, state, row, col, y_hat_at, pending):
     """The state after position (row, col) is decoded as y_hat_at [M]."""
     width = state['y_hat'].shape[1] - 4
-    state = dict(state, y_hat=jax.lax.dynamic_update_slice(state['y_hat'], y_hat_at[None, None], (row + 2, col + 2, 0)))
+    y_hat = jax.lax.dynamic_update_slice(state['y_hat'], y_hat_at[None, None], (row + 2, col + 2, 0))
+    state = dict(state, y_hat=y_hat)
     if self.use_reference:
       j = row * width + col
       patch = jax.lax.dynamic_slice(state['y_hat'], (row + 1, col + 1, 0), (3, 3, self.latent_channels))
