@@ -1,6 +1,7 @@
 """Prints encode and decode times of one image, with the stage breakdown (network, entropy parameters, range coding).
 
   python benchmarks/codec_speed.py --config configs/grm.py            # random weights: timing only
+  python benchmarks/codec_speed.py --config configs/grm.py --order wavefront
   python benchmarks/codec_speed.py --model models/grm-small-0.013      # an exported model
 The first encode and decode compile; the figures are those of a second run.
 """
@@ -27,11 +28,13 @@ def _codec(args):
   if args.model:
     return grm_jax.load(args.model), args.model
   config = load_config(args.config)
+  if args.order:
+    config.model.order = args.order
   model = models.build(config)
   params = model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
   folder = tempfile.mkdtemp()
   model_dir.export(params, config, os.path.join(folder, 'model'))
-  return grm_jax.load(os.path.join(folder, 'model')), f'{args.config} (random weights)'
+  return grm_jax.load(os.path.join(folder, 'model')), f'{args.config} (random weights, {config.model.order} order)'
 
 
 def _breakdown(seconds):
@@ -42,6 +45,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--config', default='configs/grm.py')
   parser.add_argument('--model', help='an exported model directory (instead of --config)')
+  parser.add_argument('--order', help='override the coding order of --config (raster, wavefront)')
   parser.add_argument('--image', default='samples/kodim23.png')
   args = parser.parse_args()
   codec, name = _codec(args)

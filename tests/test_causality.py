@@ -38,7 +38,8 @@ def _parameter_fn(family, **model_overrides):
   return predict, m
 
 
-@pytest.mark.parametrize('family,overrides', [('context', {}), ('grm', {}), ('grm', {'gating': 'channels'})])
+@pytest.mark.parametrize('family,overrides', [('context', {}), ('grm', {}), ('grm', {'gating': 'channels'}),
+                                              ('grm', {'order': 'wavefront'})])
 def test_prediction_never_depends_on_current_or_later_positions(family, overrides):
   predict, m = _parameter_fn(family, **overrides)
   key_y, key_h = jax.random.split(jax.random.PRNGKey(42))
@@ -47,11 +48,11 @@ def test_prediction_never_depends_on_current_or_later_positions(family, override
   base = jax.device_get(predict(y_hat, hyper))
   if family == 'grm':
     assert {'similarity', 'confidence', 'reference_index', 'stage0_mu', 'stage1_mu'} <= set(base)
-  ranks = coding_order.position_ranks(H, W)
+  ranks = coding_order.position_ranks(H, W, overrides.get('order', 'raster'))
   for row in range(H):
     for col in range(W):
       changed = jax.device_get(predict(y_hat.at[0, row, col].add(25.0), hyper))
-      not_later = ranks <= ranks[row, col]
+      not_later = ranks <= ranks[row, col]  # positions decoded with or before (row, col)
       later_changed = False
       for name, value in base.items():
         np.testing.assert_array_equal(changed[name][0][not_later], value[0][not_later],
@@ -73,3 +74,14 @@ def test_reference_search_finds_a_planted_match():
   assert float(out['similarity'][0, 3, 4]) == pytest.approx(1.0, abs=1e-5)
   assert float(out['similarity'][0, 0, 0]) == pytest.approx(1e-8)  # the first position has no candidate
   assert np.all(np.asarray(out['confidence']) > 0) and np.all(np.asarray(out['confidence']) <= 1)
+
+
+def test_wavefront_steps_cover_every_position_once():
+  steps = coding_order.decoding_steps(7, 11, 'wavefront')
+  assert len(steps) == 3 * 7 + 11 - 3
+  positions = [(r, c) for rows, cols in steps for r, c in zip(rows, cols)]
+  assert sorted(positions) == [(r, c) for r in range(7) for c in range(11)]
+  for rows, cols in steps:  # positions decoded together are 3 columns apart per row: outside each other's context
+    for r1, c1 in zip(rows, cols):
+      for r2, c2 in zip(rows, cols):
+        assert (r1, c1) == (r2, c2) or abs(r1 - r2) >= 1 and abs(c1 - c2) >= 3

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from grm_jax.layers import GDN, GSDN, MaskedConv, SubpixelConvTranspose, extract_patches, lower_bound, nonneg
+from grm_jax.layers import GDN, GSDN, MaskedConv, SubpixelConvTranspose, gather_patches, lower_bound, nonneg
 
 
 def _random_params(variables, key):
@@ -93,7 +93,8 @@ def test_masked_conv_patches_equal_full_convolution(kind, size):
   variables = layer.init(jax.random.PRNGKey(1), x)
   full = layer.apply(variables, x)[0]
   rows, cols = jnp.array([0, 2, 5, 5]), jnp.array([0, 3, 6, 0])
-  at = layer.apply(variables, extract_patches(x[0], rows, cols, size), method=layer.at_patches)
+  padded = jnp.pad(x[0], ((2, 2), (2, 2), (0, 0)))
+  at = layer.apply(variables, gather_patches(padded, rows, cols, size, 2 - size // 2), method=layer.at_patches)
   np.testing.assert_allclose(at, full[rows, cols], rtol=1e-5, atol=1e-6)
 
 

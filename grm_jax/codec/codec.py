@@ -85,18 +85,25 @@ class Codec:
       gaussian_parameters = method('gaussian_parameters')
       self._gaussian_parameters = jax.jit(lambda p, hyper: gaussian_parameters(p, None, hyper)[:2])
     if model.autoregressive:
-      predict, commit = method('predict_position'), method('commit_position')
+      predict, commit = method('predict_positions'), method('commit_positions')
 
-      def predict_with_index(p, state, hyper, row, col, ranks):
-        mu, sigma, pending = predict(p, state, hyper[row, col], row, col, ranks.reshape(-1) < ranks[row, col])
+      def predict_with_index(p, state, hyper, rows, cols, ranks):
+        candidates = ranks.reshape(-1)[None, :] < ranks[rows, cols][:, None]
+        mu, sigma, pending = predict(p, state, hyper[rows, cols], rows, cols, candidates)
         return mu, sigma, scale_index(sigma), pending
 
-      def commit_symbols(p, state, row, col, mu, symbols, pending):
-        return commit(p, state, row, col, mu + symbols.astype(jnp.float32), pending)
+      def commit_symbols(p, state, rows, cols, mu, symbols, pending):
+        return commit(p, state, rows, cols, mu + symbols.astype(jnp.float32), pending)
+
+      def group_symbols(y, rows, cols, mu):
+        """The encoder's symbols round(y - mu) of a group, zero on padding rows (as the decoder sets them)."""
+        inside = (rows < y.shape[0])[:, None]
+        return jnp.where(inside, jnp.round(y[rows, cols] - mu), 0).astype(jnp.int32)
 
       # The two compiled steps that encoder and decoder share.
       self._predict = jax.jit(predict_with_index)
       self._commit = jax.jit(commit_symbols, donate_argnums=(1,))
+      self._group_symbols = jax.jit(group_symbols)
     self._add = jax.jit(lambda mu, symbols: mu + symbols.astype(jnp.float32))
 
   @classmethod
@@ -164,13 +171,22 @@ class Codec:
       h, w = y.shape[:2]
       ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
       state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
-      mus, sigmas = np.zeros_like(y), np.zeros_like(y)
-      symbols, indexes = np.zeros(y.shape, np.int32), np.zeros(y.shape, np.int32)
-      for rows, cols in _single_positions(h, w, self.order):
+      y_on_device = jnp.asarray(y)
+      groups = []  # the encoder never waits for the host: everything is fetched once, after the last group
+      for rows, cols, count in _decoding_groups(h, w, self.order):
         mu, sigma, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
-        mus[rows, cols], sigmas[rows, cols], indexes[rows, cols] = mu, sigma, index
-        symbols[rows, cols] = np.round(y[rows, cols] - mus[rows, cols])
-        state = self._commit(self.params, state, rows, cols, mu, jnp.asarray(symbols[rows, cols]), pending)
+        symbols = self._group_symbols(y_on_device, rows, cols, mu)
+        state = self._commit(self.params, state, rows, cols, mu, symbols, pending)
+        groups.append({'rows': rows[:count], 'cols': cols[:count], 'mu': mu, 'sigma': sigma, 'index': index,
+                       'symbols': symbols})
+      mus, sigmas, symbols, indexes = np.zeros_like(y), np.zeros_like(y), [], []
+      for group in groups:
+        count = len(group['rows'])
+        mus[group['rows'], group['cols']] = np.asarray(group['mu'])[:count]
+        sigmas[group['rows'], group['cols']] = np.asarray(group['sigma'])[:count]
+        symbols.append(np.asarray(group['symbols'])[:count])  # the stream holds them in decoding order
+        indexes.append(np.asarray(group['index'])[:count])
+      symbols, indexes = np.concatenate(symbols), np.concatenate(indexes)
       y_hat = state['y_hat'][2:-2, 2:-2][None]
       mu, sigma = jnp.asarray(mus)[None], jnp.asarray(sigmas)[None]
     watch.add('entropy_parameters', start)
@@ -236,13 +252,14 @@ class Codec:
       h, w = shape
       ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
       state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
-      for rows, cols in _single_positions(h, w, self.order):
+      for rows, cols, count in _decoding_groups(h, w, self.order):
         start = time.perf_counter()
         mu, _, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
-        index = np.asarray(index)
+        index = np.asarray(index)[:count]
         watch.add('entropy_parameters', start)
         start = time.perf_counter()
-        symbols = decoder.decode(index)
+        symbols = np.zeros(mu.shape, np.int32)
+        symbols[:count] = decoder.decode(index)
         watch.add('range_coding', start)
         start = time.perf_counter()
         state = self._commit(self.params, state, rows, cols, mu, jnp.asarray(symbols), pending)
@@ -257,10 +274,12 @@ def _finish(decoder):
     raise GrmError("damaged .grm file (the range decoder found an inconsistency)")
 
 
-def _single_positions(height, width, order):
-  """The decoding steps of the coding order, as scalar (row, col); orders with several positions per step need
-  a batched predict and commit, which this codec does not have yet."""
-  for rows, cols in coding_order.decoding_steps(height, width, order):
-    if len(rows) != 1:
-      raise GrmError(f"coding order {order!r} decodes several positions per step; not supported by this codec")
-    yield np.int32(rows[0]), np.int32(cols[0])
+def _decoding_groups(height, width, order):
+  """(rows, cols, count) for each decoding step of the coding order: the step's `count` positions, padded to the
+  size of the largest step with rows = height (outside the latent), so that one compiled step serves them all."""
+  steps = coding_order.decoding_steps(height, width, order)
+  size = max(len(rows) for rows, _ in steps)
+  for rows, cols in steps:
+    pad = size - len(rows)
+    yield (np.pad(rows, (0, pad), constant_values=height).astype(np.int32),
+           np.pad(cols, (0, pad)).astype(np.int32), len(rows))

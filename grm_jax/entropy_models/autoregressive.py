@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from grm_jax.entropy_models import coding_order
 from grm_jax.entropy_models.gaussian import bounded_scale, gaussian_likelihood
-from grm_jax.layers import MaskedConv, ParameterNet
+from grm_jax.layers import MaskedConv, ParameterNet, gather_patches
 
 SCORE_FLOOR = 1e-8  # S and U are clamped to [1e-8, 1], as in the authors' code
 GATINGS = ('product', 'channels')
@@ -121,11 +121,13 @@ class AutoregressiveEntropyParameters(nn.Module):
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper], axis=-1)))
     return mu, sigma, aux
 
-  # Position by position, for the codec. The decoding state holds what the decoded positions leave behind:
+  # Group by group, for the codec: a group is the K positions of one decoding step of the coding order (K = 1 in
+  # raster order). The decoding state holds what the decoded positions leave behind:
   #   y_hat:       [H + 4, W + 4, M], the decoded latent with a zero border of 2 (so 5x5 patches never clip)
   #   keys:        [H * W, 4M], the search descriptors of decoded positions
   #   confidences: [H * W], U of decoded positions (how well stage 1 predicted them)
   #   features:    [H * W, 2M], reference features of decoded positions
+  # Rows beyond the latent pad a group to a fixed size: their predictions are ignored and their commits dropped.
   # Encoder and decoder call the same compiled functions on the same state, so they agree bit for bit.
 
   def initial_state(self, height, width):
@@ -133,32 +135,35 @@ class AutoregressiveEntropyParameters(nn.Module):
     return {'y_hat': jnp.zeros((height + 4, width + 4, m)), 'keys': jnp.zeros((height * width, 4 * m)),
             'confidences': jnp.zeros((height * width,)), 'features': jnp.zeros((height * width, 2 * m))}
 
-  def predict_position(self, state, hyper_at, row, col, candidates):
-    """(mu, sigma, pending) at (row, col); candidates [H * W] marks the positions decoded before it."""
-    m = self.latent_channels
-    patch = jax.lax.dynamic_slice(state['y_hat'], (row, col, 0), (5, 5, m))
-    local = self.context.at_patches(patch)
+  def predict_positions(self, state, hyper_at, rows, cols, candidates):
+    """(mu, sigma, pending) [K, ...] at positions (rows[k], cols[k]); candidates [K, H * W] marks, for each, the
+    positions decoded before it."""
+    patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
+    local = self.context.at_patches(patches)
     inputs, pending = [local], {}
     if self.use_reference:
       pending['local_stage'] = split_gaussian(self.local_params(local))
-      pending['key'] = descriptors(patch[1:4, 1:4])
-      index, similarity, found = best_reference(state['keys'] @ pending['key'], candidates)
-      confidence = jnp.where(found, state['confidences'][index], SCORE_FLOOR) if self.use_confidence else 1.0
-      feature = jnp.where(found, state['features'][index], 0.0)
-      inputs.append(self._gate(feature, similarity, jnp.asarray(confidence)))
+      pending['key'] = descriptors(patches[:, 1:4, 1:4])
+      index, similarity, found = best_reference(pending['key'] @ state['keys'].T, candidates)
+      confidence = 1.0
+      if self.use_confidence:
+        confidence = jnp.where(found, state['confidences'][index], SCORE_FLOOR)
+      feature = jnp.where(found[:, None], state['features'][index], 0.0)
+      inputs.append(self._gate(feature, similarity, jnp.broadcast_to(confidence, similarity.shape)))
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper_at], axis=-1)))
     return mu, sigma, pending
 
-  def commit_position(self, state, row, col, y_hat_at, pending):
-    """The state after position (row, col) is decoded as y_hat_at [M]."""
-    width = state['y_hat'].shape[1] - 4
-    y_hat = jax.lax.dynamic_update_slice(state['y_hat'], y_hat_at[None, None], (row + 2, col + 2, 0))
-    state = dict(state, y_hat=y_hat)
+  def commit_positions(self, state, rows, cols, y_hat_at, pending):
+    """The state after positions (rows[k], cols[k]) are decoded as y_hat_at [K, M]."""
+    height, width = state['y_hat'].shape[0] - 4, state['y_hat'].shape[1] - 4
+    inside = rows < height
+    rows_or_out = jnp.where(inside, rows, height + 4)  # out of range: the scatter drops it
+    state = dict(state, y_hat=state['y_hat'].at[rows_or_out + 2, cols + 2].set(y_hat_at, mode='drop'))
     if self.use_reference:
-      j = row * width + col
-      patch = jax.lax.dynamic_slice(state['y_hat'], (row + 1, col + 1, 0), (3, 3, self.latent_channels))
+      j = jnp.where(inside, rows * width + cols, height * width)
+      features = self.reference_conv.at_patches(gather_patches(state['y_hat'], rows, cols, 3, 1))
       confidence = confidence_map(y_hat_at, *pending['local_stage'])
-      state['keys'] = state['keys'].at[j].set(pending['key'])
-      state['confidences'] = state['confidences'].at[j].set(confidence)
-      state['features'] = state['features'].at[j].set(self.reference_conv.at_patches(patch))
+      state['keys'] = state['keys'].at[j].set(pending['key'], mode='drop')
+      state['confidences'] = state['confidences'].at[j].set(confidence, mode='drop')
+      state['features'] = state['features'].at[j].set(features, mode='drop')
     return state

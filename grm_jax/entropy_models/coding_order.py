@@ -6,15 +6,21 @@ that gives many positions one rank (an anti-diagonal wavefront, say) batches dec
 """
 import numpy as np
 
-ORDERS = ('raster',)
+ORDERS = ('raster', 'wavefront')
 
 
 def position_ranks(height, width, order='raster'):
-  """rank[row, col]: when each position is decoded; lower ranks first, equal ranks together."""
+  """rank[row, col]: when each position is decoded; lower ranks first, equal ranks together.
+
+  raster:    row by row, left to right: one position per step (the paper's order).
+  wavefront: rank 3 * row + col. Everything a position looks at (its 5x5 causal context, its 4 causal neighbours,
+             the masked 3x3 patch of its reference) has a lower rank, and positions of equal rank lie 3 columns
+             apart per row, so a whole anti-diagonal decodes in one step: 3H + W - 3 steps instead of H * W.
+  """
   if order not in ORDERS:
     raise ValueError(f"unknown coding order {order!r}; expected one of {ORDERS}")
   rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing='ij')
-  return rows * width + cols
+  return rows * width + cols if order == 'raster' else 3 * rows + cols
 
 
 def decoding_steps(height, width, order='raster'):

@@ -115,11 +115,12 @@ class MaskedConv(nn.Module):
     return jnp.einsum('...hwi,hwio->...o', patches, self.masked_kernel()) + self.bias
 
 
-def extract_patches(x, rows, cols, kernel_size):
-  """The kernel_size x kernel_size patches of x [H, W, C] centred at (rows[k], cols[k]), zero outside the map."""
-  pad = kernel_size // 2
-  padded = jnp.pad(x, ((pad, pad), (pad, pad), (0, 0)))
-  offsets = jnp.arange(kernel_size)
-  r = rows[:, None, None] + offsets[None, :, None]
-  c = cols[:, None, None] + offsets[None, None, :]
+def gather_patches(padded, rows, cols, size, start=0):
+  """[K, size, size, C] patches of a map [H', W', C] with top-left corners (rows[k] + start, cols[k] + start).
+
+  With a map padded by p, start = p - size // 2 gives the patches centred at (rows, cols) of the unpadded map.
+  """
+  offsets = jnp.arange(size)
+  r = rows[:, None, None] + start + offsets[None, :, None]
+  c = cols[:, None, None] + start + offsets[None, None, :]
   return padded[r, c]

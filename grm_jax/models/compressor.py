@@ -95,11 +95,11 @@ class ImageCompressor(nn.Module):
   def initial_decoding_state(self, height, width):
     return self.y_parameters.initial_state(height, width)
 
-  def predict_position(self, state, hyper_at, row, col, candidates):
-    return self.y_parameters.predict_position(state, hyper_at, row, col, candidates)
+  def predict_positions(self, state, hyper_at, rows, cols, candidates):
+    return self.y_parameters.predict_positions(state, hyper_at, rows, cols, candidates)
 
-  def commit_position(self, state, row, col, y_hat_at, pending):
-    return self.y_parameters.commit_position(state, row, col, y_hat_at, pending)
+  def commit_positions(self, state, rows, cols, y_hat_at, pending):
+    return self.y_parameters.commit_positions(state, rows, cols, y_hat_at, pending)
 
   def gaussian_parameters(self, y_hat, hyper):
     """(mu, sigma, aux) of y. y_hat is only looked at causally, and only by the autoregressive families."""
