@@ -35,20 +35,20 @@ def _parameter_fn(family, **model_overrides):
       if name in aux:
         outputs[name] = aux[name]
     return outputs
-  return predict, m
+  return predict, m, config.model.order
 
 
 @pytest.mark.parametrize('family,overrides', [('context', {}), ('grm', {}), ('grm', {'gating': 'channels'}),
-                                              ('grm', {'order': 'wavefront'})])
+                                              ('grm', {'order': 'raster'}), ('grm', {'order': 'wavefront'})])
 def test_prediction_never_depends_on_current_or_later_positions(family, overrides):
-  predict, m = _parameter_fn(family, **overrides)
+  predict, m, order = _parameter_fn(family, **overrides)
   key_y, key_h = jax.random.split(jax.random.PRNGKey(42))
   y_hat = jnp.round(3.0 * jax.random.normal(key_y, (1, H, W, m)))
   hyper = jax.random.normal(key_h, (1, H, W, 2 * m))
   base = jax.device_get(predict(y_hat, hyper))
   if family == 'grm':
     assert {'similarity', 'confidence', 'reference_index', 'stage0_mu', 'stage1_mu'} <= set(base)
-  ranks = coding_order.position_ranks(H, W, overrides.get('order', 'raster'))
+  ranks = coding_order.position_ranks(H, W, order)
   for row in range(H):
     for col in range(W):
       changed = jax.device_get(predict(y_hat.at[0, row, col].add(25.0), hyper))
@@ -64,7 +64,7 @@ def test_prediction_never_depends_on_current_or_later_positions(family, override
 
 def test_reference_search_finds_a_planted_match():
   """A position whose causal neighbourhood repeats an earlier one's takes it as reference with S = 1."""
-  predict, m = _parameter_fn('grm')
+  predict, m, _ = _parameter_fn('grm', order='raster')
   y_hat = np.array(jnp.round(3.0 * jax.random.normal(jax.random.PRNGKey(7), (1, H, W, m))))
   # Copy the neighbourhood of (1, 1) to that of (3, 4): rows 0..1 around columns 0..2 -> rows 2..3 around 3..5.
   y_hat[0, 2, 3:6] = y_hat[0, 0, 0:3]
