@@ -9,13 +9,19 @@ import os
 
 import numpy as np
 
+from grm_jax.errors import GrmError
+
 PRECISION = 16
 
 
 def _ops():
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import tensorflow_compression_ops as tfc  # pylint: disable=import-outside-toplevel
+  try:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    import tensorflow_compression_ops as tfc  # pylint: disable=import-outside-toplevel
+  except ImportError as error:
+    raise GrmError(f"the range coder needs TensorFlow and tensorflow-compression-ops ({error}); install them with "
+                   "`pip install -r requirements.txt`") from None
   return tf, tfc
 
 
