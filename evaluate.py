@@ -41,8 +41,8 @@ def run(args):
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import evaluation  # pylint: disable=import-outside-toplevel
   out = pathlib.Path(args.out)
-  if not out.parent.exists():
-    raise grm_jax.errors.GrmError(f"{out.parent}: output folder does not exist")
+  if out.is_dir():
+    raise grm_jax.errors.GrmError(f"{out}: is a folder; give the output JSON file's name")
   codecs = [(path, grm_jax.load(path)) for path in args.model]
   images, ignored = evaluation.load_images(args.data)
   if ignored:
@@ -53,6 +53,7 @@ def run(args):
       classical += [(name, q) for q in evaluation.DEFAULT_QUALITIES[name]]
     else:
       print(f"note: {name} is not available in this Pillow; skipped", file=sys.stderr)
+  out.parent.mkdir(parents=True, exist_ok=True)
 
   total = len(images) * (len(codecs) + len(classical))
   with tqdm.tqdm(total=total, unit='image', dynamic_ncols=True, disable=None) as bar:

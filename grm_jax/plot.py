@@ -3,6 +3,7 @@
 Draws PSNR against bpp and, for the curves that have it, MS-SSIM in dB (-10 log10(1 - MS-SSIM)) against bpp.
 """
 import argparse
+import pathlib
 import sys
 
 import numpy as np
@@ -43,6 +44,7 @@ def plot(paths, out, title='Kodak', max_bpp=None):
   ax_ssim.set_title(f'{title}: MS-SSIM')
   fig.tight_layout()
   from grm_jax.image_io import atomic_output  # pylint: disable=import-outside-toplevel
+  pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
   with atomic_output(out) as tmp:
     fig.savefig(tmp, dpi=110, format='png')
   plt.close(fig)

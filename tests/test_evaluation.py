@@ -128,3 +128,13 @@ def test_bad_input_is_a_clear_error(case, tiny_models, images, tmp_path, capsys)
   error = capsys.readouterr().err.strip().splitlines()
   assert len(error) == 1 and error[0].startswith('evaluate.py: error:'), error
   assert not out.exists()
+
+
+def test_output_folders_are_created(tmp_path):
+  out = tmp_path / 'new' / 'deeper' / 'rd.png'
+  assert plot.main([str(DATA / 'vtm.json'), '--out', str(out)]) == 0 and out.is_file()
+  folder = tmp_path / 'images'
+  write_image_folder(folder, count=1, size=(24, 24))
+  results = tmp_path / 'results' / 'kodak.json'
+  assert evaluate.main(['--codec', 'jpeg', '--data', str(folder), '--out', str(results)]) == 0
+  assert (tmp_path / 'results' / 'kodak.jpeg.json').is_file()
