@@ -67,3 +67,23 @@ def test_build_rejects_unknown_family():
   model = models.build(config)
   with pytest.raises(ValueError, match="unknown model family 'nope'"):
     model.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
+
+
+def test_ms_ssim_distortion_loss(natural_image):
+  from grm_jax import metrics
+  config = _load('tiny')
+  model = models.build(config)
+  x = jnp.asarray(natural_image[None, 64:256, 128:320])  # 192x192: MS-SSIM needs 161 pixels or more
+  variables = model.init({'params': jax.random.PRNGKey(1)}, x)
+
+  def loss_fn(params):
+    out = model.apply({'params': params}, x, train=True, rngs={'noise': jax.random.PRNGKey(2)})
+    loss, summary = losses.rate_distortion_loss(out, x, 0.5, 'ms-ssim')
+    return loss, (summary, out)
+
+  (loss, (summary, out)), grads = jax.value_and_grad(loss_fn, has_aux=True)(variables['params'])
+  expected = 0.5 * (1 - float(metrics.ms_ssim(jnp.clip(out['x_hat'], 0, 1), x)[0])) + float(summary['bpp'])
+  assert float(loss) == pytest.approx(expected, rel=1e-5)
+  assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
+  with pytest.raises(ValueError, match='unknown distortion'):
+    losses.rate_distortion_loss(out, x, 0.5, 'l1')
