@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import pathlib
 import sys
 import time
 
@@ -41,7 +42,7 @@ def _estimate(args):
           f"PSNR {float(metrics.psnr(x, x_hat)):.2f} dB  ({seconds:.1f} s, compile included on the first)")
 
 
-REPO_MODELS = __import__('pathlib').Path(__file__).resolve().parents[1] / 'models'
+REPO_MODELS = pathlib.Path(__file__).resolve().parents[1] / 'models'
 DEFAULT_MODEL = REPO_MODELS / 'grm-small-0.013'
 
 
@@ -60,7 +61,7 @@ def _model_for_file(data, path):
   from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
   header, _ = bitstream.unpack(data)
   for candidate in sorted(REPO_MODELS.glob('*/model.json')):
-    if __import__('json').loads(candidate.read_text()).get('model_hash', '')[:16] == header.model_hash.hex():
+    if json.loads(candidate.read_text()).get('model_hash', '')[:16] == header.model_hash.hex():
       return candidate.parent
   raise GrmError(f"no --model given, and no model in {REPO_MODELS} wrote this file "
                  f"(model hash {header.model_hash.hex()})")
@@ -86,8 +87,6 @@ def _compress(args):
 
 def _roundtrip(args):
   """Compresses and decompresses each image through real files, and reports size, quality and time."""
-  import pathlib  # pylint: disable=import-outside-toplevel
-
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import evaluation, image_io  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(args.out_dir)
@@ -113,8 +112,6 @@ def _roundtrip(args):
 
 
 def _decompress(args):
-  import pathlib  # pylint: disable=import-outside-toplevel
-
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import image_io  # pylint: disable=import-outside-toplevel
   source = pathlib.Path(args.input)
@@ -130,8 +127,6 @@ def _decompress(args):
 
 
 def _export(args):
-  import pathlib  # pylint: disable=import-outside-toplevel
-
   import ml_collections  # pylint: disable=import-outside-toplevel
 
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
