@@ -2,8 +2,8 @@
 
 The rate of a test curve against an anchor, averaged over their overlapping PSNR range: negative means fewer bits
 for the same quality. Two interpolations of log-rate as a function of PSNR:
-  cubic            Bjontegaard's original (VCEG-M33): a least-squares cubic polynomial
-  piecewise-cubic  monotone piecewise cubic (PCHIP) through the points (JCTVC-L0242 style)
+  cubic            Bjontegaard's original (VCEG-M33): a least-squares cubic polynomial (4 points or more)
+  piecewise-cubic  monotone piecewise cubic (PCHIP) through the points (JCTVC-L0242 style; 2 points or more)
 """
 import argparse
 import json
@@ -18,12 +18,15 @@ from grm_jax.errors import GrmError, report_errors
 METRICS = ('psnr-rgb', 'ms-ssim-rgb')
 
 
-def _sorted_curve(rates, quality):
+MIN_POINTS = {'cubic': 4, 'piecewise-cubic': 2}
+
+
+def _sorted_curve(rates, quality, method):
   rates, quality = np.asarray(rates, np.float64), np.asarray(quality, np.float64)
   keep = np.isfinite(rates) & np.isfinite(quality) & (rates > 0)
   rates, quality = rates[keep], quality[keep]
-  if len(rates) < 4:
-    raise GrmError(f"a BD-rate needs at least 4 points per curve, got {len(rates)}")
+  if len(rates) < MIN_POINTS[method]:
+    raise GrmError(f"a {method} BD-rate needs at least {MIN_POINTS[method]} points per curve, got {len(rates)}")
   order = np.argsort(quality)
   return np.log(rates[order]), quality[order]
 
@@ -37,10 +40,10 @@ def _integral(log_rate, quality, low, high, method):
 
 def bd_rate(anchor_rates, anchor_quality, test_rates, test_quality, method='cubic'):
   """Percent rate difference of the test curve against the anchor, over their common quality range."""
-  if method not in ('cubic', 'piecewise-cubic'):
+  if method not in MIN_POINTS:
     raise GrmError(f"unknown BD-rate method {method!r}")
-  anchor = _sorted_curve(anchor_rates, anchor_quality)
-  test = _sorted_curve(test_rates, test_quality)
+  anchor = _sorted_curve(anchor_rates, anchor_quality, method)
+  test = _sorted_curve(test_rates, test_quality, method)
   low, high = max(anchor[1][0], test[1][0]), min(anchor[1][-1], test[1][-1])
   if low >= high:
     raise GrmError("the two curves do not overlap in quality")
@@ -81,9 +84,13 @@ def _print_bd_rates(args):
     if args.metric == 'ms-ssim-rgb':  # in dB, where the curves are close to straight
       quality = -10 * np.log10(1 - np.asarray(quality, np.float64))
       anchor_quality = -10 * np.log10(1 - np.asarray(anchor_quality, np.float64))
-    cubic = bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, 'cubic')
-    pchip = bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, 'piecewise-cubic')
-    print(f"  {name}: {cubic:+.2f}% (cubic), {pchip:+.2f}% (piecewise cubic)")
+    figures = []
+    for method in MIN_POINTS:
+      try:
+        figures.append(f"{bd_rate(anchor['bpp'], anchor_quality, curve['bpp'], quality, method):+.2f}% ({method})")
+      except GrmError as error:
+        figures.append(f"n/a ({error})")
+    print(f"  {name}: " + ', '.join(figures))
 
 
 if __name__ == '__main__':

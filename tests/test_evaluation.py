@@ -99,9 +99,16 @@ def test_bd_rate_reproduces_published_figures():
   assert rate(vtm, vtm) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_bd_command_line(capsys):
+def test_bd_command_line(capsys, tmp_path):
   assert bd.main([str(DATA / 'compressai-mbt2018_mse_cuda.json'), '--anchor', str(DATA / 'vtm.json')]) == 0
   assert '+10.61% (cubic)' in capsys.readouterr().out
+  # Three points (three shipped qualities): piecewise cubic only; the cubic fit says why it is missing.
+  name, curve = bd.read_curve(DATA / 'compressai-mbt2018_mse_cuda.json')
+  three = {key: values[2:5] for key, values in curve.items()}
+  (tmp_path / 'three.json').write_text(json.dumps({'name': 'three', 'results': three}))
+  assert bd.main([str(tmp_path / 'three.json'), '--anchor', str(DATA / 'vtm.json')]) == 0
+  line = capsys.readouterr().out.splitlines()[-1]
+  assert 'n/a (a cubic BD-rate needs at least 4 points' in line and '% (piecewise-cubic)' in line
 
 
 def test_plot_writes_a_png(tmp_path):
