@@ -35,6 +35,7 @@ def get_config():
   config.patch_size = 256
   config.small_images = 'pad'  # images smaller than the patch: pad (reflect) or skip
   config.val_images = 8
+  config.val_crop = 256  # validation uses centre crops of this size (MS-SSIM needs 161 pixels or more)
   config.loader_workers = 2
 
   # Optimisation (optax).

@@ -194,3 +194,21 @@ def test_init_from_another_run(tmp_path):
   config.model.hidden = 32
   with pytest.raises(trainer.GrmError, match='does not match'):
     trainer.train_and_evaluate(config, str(tmp_path / 'mismatch'))
+
+
+def test_validation_pass_and_tensorboard_events(tmp_path, capsys):
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+  write_image_folder(tmp_path / 'train', count=4, size=(64, 64))
+  write_image_folder(tmp_path / 'val', count=3, size=(180, 200), seed=4)
+  config = tiny.get_config()
+  config.train_data, config.val_data = f'folder:{tmp_path / "train"}', f'folder:{tmp_path / "val"}'
+  config.num_steps, config.eval_every, config.val_crop, config.log_every = 2, 2, 176, 1
+  trainer.train_and_evaluate(config, str(tmp_path / 'work'))
+  output = capsys.readouterr().out
+  assert 'step 1/2' in output and 'validation at step 2: bpp' in output and 'ms_ssim' in output
+  events = EventAccumulator(str(tmp_path / 'work' / 'tensorboard'))
+  events.Reload()
+  tags = set(events.Tags()['scalars'])
+  assert {'train/loss', 'train/bpp_y', 'train/bpp_z', 'train/psnr', 'train/learning_rate',
+          'train/steps_per_second', 'val/bpp', 'val/psnr', 'val/ms_ssim'} <= tags
+  assert [event.step for event in events.Scalars('val/bpp')] == [2]

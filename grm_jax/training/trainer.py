@@ -99,7 +99,7 @@ def _format(step, total, summary, lr, steps_per_second):
 
 
 class Validation:
-  """The held-out images (centre crops of the patch size), evaluated with replica 0's parameters."""
+  """The held-out images (centre crops of config.val_crop pixels), evaluated with replica 0's parameters."""
 
   def __init__(self, model, config):
     source = input_pipeline.open_source(config.val_data)
@@ -107,7 +107,7 @@ class Validation:
     for index in range(len(source)):
       image = source.load(index)
       if image is not None:
-        images.append(input_pipeline.center_crop(image, config.patch_size))
+        images.append(input_pipeline.center_crop(image, config.get('val_crop', config.patch_size)))
       if len(images) == config.val_images:
         break
     self.images = images
