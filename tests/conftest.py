@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny models and sample images. Tests never need ../shared (those that use it skip)."""
+"""Shared fixtures: sample images. No test needs ../shared: what they use ships in samples/ and tests/data/."""
 import pathlib
 
 import jax
@@ -8,7 +8,6 @@ from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLES = REPO / 'samples'
-SHARED = REPO.parent / 'shared'
 
 
 @pytest.fixture(scope='session')
