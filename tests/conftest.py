@@ -1,7 +1,6 @@
 """Shared fixtures: sample images. No test needs ../shared: what they use ships in samples/ and tests/data/."""
 import pathlib
 
-import jax
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,8 +13,3 @@ SAMPLES = REPO / 'samples'
 def natural_image():
   """kodim23 as float32 [H, W, 3] in [0, 1]."""
   return np.asarray(Image.open(SAMPLES / 'kodim23.png').convert('RGB'), np.float32) / 255.0
-
-
-@pytest.fixture
-def rng():
-  return jax.random.PRNGKey(0)
