@@ -236,3 +236,11 @@ def test_missing_tensorflow_is_a_clear_error(monkeypatch, tmp_path, model_dirs, 
   assert cli.main(['compress', str(tmp_path / 'img0.png'), str(tmp_path / 'x.grm'),
                    '--model', str(model_dirs['hyperprior'])]) == 1
   assert 'needs TensorFlow' in capsys.readouterr().err
+
+
+def test_compress_without_reconstruction_gives_the_same_bytes(model_dirs, natural_image):
+  codec = grm_jax.load(model_dirs['grm'])
+  image = _images(natural_image)['100x75']
+  bare = codec.encode(image, reconstruct=False)
+  assert bare.reconstruction is None
+  assert bare.data == codec.encode(image).data == codec.compress(image)

@@ -26,7 +26,7 @@ from grm_jax.errors import GrmError
 @dataclasses.dataclass
 class EncodeResult:
   data: bytes
-  reconstruction: np.ndarray  # uint8 [H, W, 3], what the decoder will output
+  reconstruction: np.ndarray  # uint8 [H, W, 3], what the decoder will output (None unless asked for)
   y_hat: np.ndarray
   estimated_bits: float  # information content of the coded symbols under the model's exact likelihoods
   seconds: dict
@@ -40,10 +40,14 @@ class DecodeResult:
 
 
 class _Stopwatch:
+  """Seconds per stage. JAX runs asynchronously: a stage's results are waited for before its time is taken, or
+  its work would be charged to whichever later stage first needs them."""
+
   def __init__(self):
     self.seconds = {'network': 0.0, 'entropy_parameters': 0.0, 'range_coding': 0.0}
 
-  def add(self, stage, start):
+  def add(self, stage, start, *results):
+    jax.block_until_ready(results)
     self.seconds[stage] += time.perf_counter() - start
 
 
@@ -113,7 +117,7 @@ class Codec:
   # ---- the public API
 
   def compress(self, image):
-    return self.encode(image).data
+    return self.encode(image, reconstruct=False).data
 
   def decompress(self, data):
     return self.decode(data).image
@@ -130,13 +134,15 @@ class Codec:
     watch.add('range_coding', start)
     return string
 
-  def encode(self, image):
+  def encode(self, image, reconstruct=True):
+    """The .grm bytes of an image, with the exact estimated bits and, if asked, the decoder's output (which costs
+    a run of the synthesis transform that the bitstream itself does not need)."""
     image = _check_image(image)
     watch = _Stopwatch()
     height, width = image.shape[:2]
     start = time.perf_counter()
     y = self._analysis(self.params, image_io.to_float(image)[None])
-    watch.add('network', start)
+    watch.add('network', start, y)
     strings, z_shape = [], (0, 0)
     if self.family == 'factorized':
       y_hat = jnp.round(y)
@@ -146,16 +152,18 @@ class Codec:
       start = time.perf_counter()
       z_hat = jnp.round(self._hyper_analysis(self.params, y))
       hyper = self._hyper_features(self.params, z_hat)
-      watch.add('network', start)
+      watch.add('network', start, hyper)
       z_shape = tuple(z_hat.shape[1:3])
       strings.append(self._code_factorized(z_hat, watch))
       bits = -float(jnp.sum(jnp.log2(self._factorized_likelihood(self.params, z_hat))))
       y_hat, string, y_bits = self._encode_y(np.asarray(y[0]), hyper, watch)
       strings.append(string)
       bits += y_bits
-    start = time.perf_counter()
-    reconstruction = self._reconstruct(y_hat, height, width)
-    watch.add('network', start)
+    reconstruction = None
+    if reconstruct:
+      start = time.perf_counter()
+      reconstruction = self._reconstruct(y_hat, height, width)
+      watch.add('network', start)
     header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape)
     return EncodeResult(bitstream.pack(header, strings), reconstruction, np.asarray(y_hat), bits, watch.seconds)
 
@@ -222,7 +230,7 @@ class Codec:
                           jnp.float32)[None]
       start = time.perf_counter()
       hyper = self._hyper_features(self.params, z_hat)
-      watch.add('network', start)
+      watch.add('network', start, hyper)
       y_hat = self._decode_y(strings[1], hyper, expected_y, watch)
     start = time.perf_counter()
     image = self._reconstruct(y_hat, header.height, header.width)
