@@ -6,9 +6,10 @@
 
 z is coded with the factorized tables. y is coded relative to the predicted mean: the symbol is round(y - mu), the
 table is the first scale of the log-spaced table not below sigma, and the decoder's y_hat is mu + symbol. The
-autoregressive families code position by position in the model's coding order; encoder and decoder evaluate each
-position's (mu, sigma) with the same compiled `predict` and advance with the same compiled `commit`, so both sides
-hold bit-identical parameters for every symbol.
+autoregressive families code step by step in the model's coding order (one position per step in raster order, an
+anti-diagonal in wavefront order); encoder and decoder evaluate each step's (mu, sigma) with the same compiled
+`predict` and advance with the same compiled `commit`, so both sides hold bit-identical parameters for every
+symbol.
 """
 import dataclasses
 import time

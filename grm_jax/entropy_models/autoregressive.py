@@ -11,7 +11,8 @@ prediction. Everything that looks at other positions asks `coding_order` what "e
 decoding, so the training rate is a rate the bitstream reaches.
 
 `__call__` evaluates all positions at once (training). The codec evaluates chosen positions of a partly decoded
-latent with the same parameters through the `*_at` methods.
+latent, one decoding step (a group of positions) at a time, with the same parameters through `predict_positions`
+and `commit_positions`.
 """
 import flax.linen as nn
 import jax

@@ -87,7 +87,7 @@ class MaskedConv(nn.Module):
   """A stride-1 convolution whose kernel is multiplied by a fixed spatial mask ('context' or 'reference').
 
   `__call__` convolves a whole map (training). `at_patches` applies the same masked kernel to patches taken
-  around chosen positions, so that a decoder evaluates single positions with exactly the parameters of training.
+  around chosen positions, so that a decoder evaluates a few positions with exactly the parameters of training.
   """
   features: int
   in_features: int

@@ -11,7 +11,7 @@ so the paper's ablations (GDN vs GSDN, reference and confidence on or off) are c
 Quantisation: uniform noise for the rate terms while training and straight-through rounding for what the
 decoder sees. Symbols are coded relative to the predicted mean (y_hat = mu + round(y - mu)) wherever the mean is
 known in parallel. The autoregressive families see round(y) in this parallel pass (their mean depends on y_hat
-itself); the codec codes them position by position relative to the mean, so the file's rate differs slightly
+itself); the codec codes them step by step in the coding order, relative to the mean, so the file's rate differs slightly
 from this pass's estimate (the codec reports its own exact estimate).
 """
 import flax.linen as nn
