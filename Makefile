@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test clean-venv
+.PHONY: demo test kodak clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,29 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/grm estimate samples/kodim23.png samples/kodim15.png
+	$(BIN)/grm roundtrip samples/kodim23.png samples/kodim15.png
+
+# The README's results: the shipped models and Pillow's codecs on Kodak, real files (about 15 minutes on 2 cores).
+KODAK ?= ../shared/data/kodak
+REFERENCE ?= ../shared/data/reference_rd/kodak
+LAMBDAS := 0.0067 0.013 0.025
+RESULTS ?= results/kodak
+kodak: $(STAMP)
+	$(BIN)/python evaluate.py $(foreach l,$(LAMBDAS),--model models/grm-small-$(l)) --name "grm_small (ours)" \
+	    --data $(KODAK) --out $(RESULTS)/grm_small.json --codec jpeg --codec webp --codec avif --per-image
+	$(BIN)/python evaluate.py $(foreach l,$(LAMBDAS),--model models/context-small-$(l)) \
+	    --name "context_small (ours, same training)" --data $(KODAK) --out $(RESULTS)/context_small.json --per-image
+	$(BIN)/python benchmarks/rd_table.py $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
+	    $(RESULTS)/grm_small.jpeg.json $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json
+	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json --anchor $(RESULTS)/context_small.json
+	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
+	    $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json --anchor $(RESULTS)/grm_small.jpeg.json
+	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json $(RESULTS)/context_small.json --anchor $(REFERENCE)/vtm.json
+	$(BIN)/python -m grm_jax.plot $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
+	    $(RESULTS)/grm_small.jpeg.json $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json \
+	    $(REFERENCE)/vtm.json $(REFERENCE)/bpg_444_x265_ycbcr.json $(REFERENCE)/compressai-mbt2018_mse_cuda.json \
+	    $(REFERENCE)/compressai-bmshj2018-hyperprior_mse_cuda.json $(REFERENCE)/grm2021-figure-approx.json \
+	    --out $(RESULTS)/rd.png --max-bpp 1.2
 
 test: $(STAMP)
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests

@@ -71,7 +71,9 @@ def run(args):
         bar.write(f"WARNING: {path}: a decoded image differs from the encoder's reconstruction")
       model_points.append({**summary, 'model': str(path)})
       model_per_image.append({'model': str(path), 'images': rows})
-      bar.write(f"{path}: {summary['bpp']:.4f} bpp (estimated {summary['bpp_estimated']:.4f}), "
+      ratio = (f"; real/estimated per image {summary['real_over_estimated'][0]:.4f}-"
+               f"{summary['real_over_estimated'][1]:.4f}") if 'real_over_estimated' in summary else ''
+      bar.write(f"{path}: {summary['bpp']:.4f} bpp (estimated {summary['bpp_estimated']:.4f}{ratio}), "
                 f"PSNR {summary['psnr']:.2f} dB")
     curves = {}
     for codec_name, quality in classical:

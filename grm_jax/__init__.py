@@ -1,7 +1,11 @@
 """grm_jax: the Global Reference Model of learned image compression (Qian et al., ICLR 2021) in JAX/Flax."""
 
 
-def load(model_dir):
-  """The Codec of an exported model directory: codec.compress(uint8 image) -> bytes, codec.decompress(bytes)."""
+def load(model=None):
+  """The Codec of a model directory or a shipped model's name (default: the shipped default model).
+
+  codec.compress(uint8 image) -> bytes, codec.decompress(bytes) -> uint8 image.
+  """
+  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import Codec  # pylint: disable=import-outside-toplevel
-  return Codec.load(model_dir)
+  return Codec.load(zoo.resolve(model))

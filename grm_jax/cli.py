@@ -42,29 +42,29 @@ def _estimate(args):
           f"PSNR {float(metrics.psnr(x, x_hat)):.2f} dB  ({seconds:.1f} s, compile included on the first)")
 
 
-REPO_MODELS = pathlib.Path(__file__).resolve().parents[1] / 'models'
-DEFAULT_MODEL = REPO_MODELS / 'grm-small-0.013'
-
-
-def _model_dir(path):
-  if path:
-    return path
-  if not DEFAULT_MODEL.is_dir():
-    raise GrmError(f"no --model given, and the default model {DEFAULT_MODEL} is not there")
-  return DEFAULT_MODEL
-
-
 def _model_for_file(data, path):
-  """The model directory to decode a file with: --model, or the shipped model whose hash the header names."""
+  """The model to decode a file with: --model, or the shipped model whose hash the header names."""
+  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   if path:
-    return path
+    return zoo.resolve(path)
   from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
   header, _ = bitstream.unpack(data)
-  for candidate in sorted(REPO_MODELS.glob('*/model.json')):
-    if json.loads(candidate.read_text()).get('model_hash', '')[:16] == header.model_hash.hex():
-      return candidate.parent
-  raise GrmError(f"no --model given, and no model in {REPO_MODELS} wrote this file "
-                 f"(model hash {header.model_hash.hex()})")
+  found = zoo.find_by_hash(header.model_hash.hex())
+  if found is None:
+    raise GrmError(f"no --model given, and no model in {zoo.MODELS} wrote this file "
+                   f"(model hash {header.model_hash.hex()})")
+  return found
+
+
+def _models(args):
+  """Lists the shipped models."""
+  del args
+  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
+  entries = zoo.shipped()
+  if not entries:
+    raise GrmError(f"no models in {zoo.MODELS}")
+  for entry in entries:
+    print(zoo.describe(entry) + ('  (default)' if entry['name'] == zoo.DEFAULT else ''))
 
 
 def _compress(args):
@@ -74,7 +74,7 @@ def _compress(args):
   image = image_io.read_image(args.image, notes)
   for note in notes:
     print(f"note: {note}", file=sys.stderr)
-  codec = grm_jax.load(_model_dir(args.model))
+  codec = grm_jax.load(args.model)
   start = time.perf_counter()
   result = codec.encode(image)
   seconds = time.perf_counter() - start
@@ -91,7 +91,8 @@ def _roundtrip(args):
   from grm_jax import evaluation, image_io  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(args.out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
-  model = _model_dir(args.model)
+  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
+  model = zoo.resolve(args.model)
   codec = grm_jax.load(model)
   print(f"model: {model} ({codec.family}, N={codec.config.model.channels}, M={codec.config.model.latent_channels})")
   for path in args.images:
@@ -147,6 +148,9 @@ def _export(args):
   print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB, hash {model_hash[:16]})")
 
 
+MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small-0.013)'
+
+
 def build_parser():
   parser = argparse.ArgumentParser(prog='grm', description=__doc__.splitlines()[0])
   commands = parser.add_subparsers(dest='command', required=True)
@@ -159,20 +163,24 @@ def build_parser():
   compress = commands.add_parser('compress', help='image (PNG or JPEG) -> .grm file')
   compress.add_argument('image')
   compress.add_argument('output')
-  compress.add_argument('--model', help=f'model directory (default: {DEFAULT_MODEL.relative_to(REPO_MODELS.parent)})')
+  compress.add_argument('--model', help=MODEL_HELP)
   compress.set_defaults(run=_compress)
 
   decompress = commands.add_parser('decompress', help='.grm file -> PNG')
   decompress.add_argument('input')
   decompress.add_argument('output')
-  decompress.add_argument('--model', help='model directory (default: the shipped model that wrote the file)')
+  decompress.add_argument('--model', help='model directory or shipped model name (default: the shipped model '
+                          'that wrote the file)')
   decompress.set_defaults(run=_decompress)
 
   roundtrip = commands.add_parser('roundtrip', help='compress and decompress images; report bpp, PSNR, time')
   roundtrip.add_argument('images', nargs='+')
-  roundtrip.add_argument('--model', help='model directory (default: the shipped default model)')
+  roundtrip.add_argument('--model', help=MODEL_HELP)
   roundtrip.add_argument('--out-dir', default='demo_output', help='where the .grm and .png files go')
   roundtrip.set_defaults(run=_roundtrip)
+
+  listing = commands.add_parser('models', help='list the shipped models')
+  listing.set_defaults(run=_models)
 
   export = commands.add_parser('export', help='training checkpoint -> model directory with coding tables')
   export.add_argument('checkpoint_dir', help='a train.py workdir, or its checkpoints/ folder')

@@ -135,6 +135,8 @@ def summarize(per_image):
       summary[key] = None if any(v is None for v in values) else float(np.mean(values))
   if 'exact' in per_image[0]:
     summary['exact'] = all(r['exact'] for r in per_image)
+    ratios = [r['bpp'] / r['bpp_estimated'] for r in per_image]  # real file over the model's own estimate
+    summary['real_over_estimated'] = [float(min(ratios)), float(max(ratios))]
   return summary
 
 
@@ -144,8 +146,9 @@ def to_compressai_json(name, description, points, per_image=None):
   results = {'psnr-rgb': [p['psnr'] for p in points], 'ms-ssim-rgb': [p['ms_ssim'] for p in points],
              'bpp': [p['bpp'] for p in points], 'encoding_time': [p['encoding_time'] for p in points],
              'decoding_time': [p['decoding_time'] for p in points]}
-  if all('bpp_estimated' in p for p in points):
-    results['bpp_estimated'] = [p['bpp_estimated'] for p in points]
+  for key in ('bpp_estimated', 'model', 'quality'):  # what made each point
+    if all(key in p for p in points):
+      results[key] = [p[key] for p in points]
   data = {'name': name, 'description': description, 'results': results}
   if per_image is not None:
     data['per_image'] = per_image

@@ -1,4 +1,5 @@
 """Training: every family learns, pmap matches one device, a killed run resumes exactly, multi-process works."""
+import json
 import os
 import signal
 import socket
@@ -185,6 +186,14 @@ def test_init_from_another_run(tmp_path):
   assert int(second['step']) == 1
   for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(second['params'])):
     np.testing.assert_array_equal(a, b)
+  record = json.loads((tmp_path / 'second' / 'provenance.json').read_text())
+  assert record['initialized_from']['steps'] == 3  # the fine-tuned run records the run it started from
+  assert record['initialized_from']['path'] == str(tmp_path / 'first')
+  config.num_steps = 2  # resuming keeps that record
+  trainer.train_and_evaluate(config, str(tmp_path / 'second'))
+  assert json.loads((tmp_path / 'second' / 'provenance.json').read_text())['initialized_from'] == \
+      record['initialized_from']
+  config.num_steps = 1
   from grm_jax.codec import model_dir
   model_dir.export(first['params'], config, tmp_path / 'exported')  # a model directory works as well
   config.init_from = str(tmp_path / 'exported')

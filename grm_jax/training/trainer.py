@@ -118,24 +118,39 @@ class Validation:
     return {f'val/{k}': float(np.mean([s[k] for s in summaries])) for k in summaries[0]}
 
 
-def _write_provenance(workdir, config, step, train_seconds):
-  """workdir/provenance.json: how the checkpoints were made (`grm export` copies it into the model directory)."""
+def _write_provenance(workdir, config, step, train_seconds, parent=None):
+  """workdir/provenance.json: how the checkpoints were made (`grm export` copies it into the model directory).
+
+  A run started with init_from keeps the provenance of the run it started from under 'initialized_from', so a
+  fine-tuned model records its whole history."""
   record = {'config': config.to_dict(), 'train_data': config.train_data, 'steps': step,
             'train_wall_seconds': round(train_seconds, 1), 'command': ' '.join(sys.argv),
             'machine': f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores), "
                        f"{jax.device_count()} x {jax.devices()[0].device_kind}, jax {jax.__version__}"}
+  if parent:
+    record['initialized_from'] = parent
   tmp = os.path.join(workdir, '.provenance.json.tmp')
   with open(tmp, 'w', encoding='utf-8') as f:
     json.dump(record, f, indent=2, default=str)
   os.replace(tmp, os.path.join(workdir, 'provenance.json'))
 
 
-def _previous_train_seconds(workdir):
-  try:
-    with open(os.path.join(workdir, 'provenance.json'), encoding='utf-8') as f:
-      return float(json.load(f)['train_wall_seconds'])
-  except (OSError, ValueError, KeyError):
-    return 0.0
+def _read_provenance(folder):
+  """The provenance of a workdir (provenance.json) or of an exported model (model.json); {} when there is none."""
+  for name in ('provenance.json', 'model.json'):
+    try:
+      with open(os.path.join(folder, name), encoding='utf-8') as f:
+        return json.load(f)
+    except (OSError, ValueError):
+      continue
+  return {}
+
+
+def _parent_provenance(config):
+  """The provenance of the run or model that config.init_from names, as it is when this run starts."""
+  if not config.get('init_from'):
+    return None
+  return {'path': os.path.abspath(config.init_from), **_read_provenance(config.init_from)}
 
 
 def _initialize_from(state, optimizer, workdir):
@@ -199,7 +214,9 @@ def train_and_evaluate(config, workdir):
                   disable=not (is_chief and sys.stdout.isatty()))
   say = bar.write if not bar.disable else print
   last_time, last_step = time.perf_counter(), start
-  session_start, earlier_seconds = time.perf_counter(), _previous_train_seconds(workdir) if start else 0.0
+  previous = _read_provenance(workdir) if start else {}
+  session_start, earlier_seconds = time.perf_counter(), float(previous.get('train_wall_seconds', 0.0))
+  parent = previous.get('initialized_from') if start else _parent_provenance(config)
   try:
     batches = loader.iterate(start)
     for step in range(start + 1, config.num_steps + 1):
@@ -230,7 +247,7 @@ def train_and_evaluate(config, workdir):
       if step % config.checkpoint_every == 0 or step == config.num_steps:
         checkpoints.save(checkpoint_manager, step, _unreplicate(replicated), config)
         if is_chief:
-          _write_provenance(workdir, config, step, earlier_seconds + time.perf_counter() - session_start)
+          _write_provenance(workdir, config, step, earlier_seconds + time.perf_counter() - session_start, parent)
   finally:
     bar.close()
     checkpoint_manager.wait_until_finished()

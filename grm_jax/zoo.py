@@ -1,0 +1,67 @@
+"""The models shipped in the repository's models/ folder, found by name or by the hash a .grm file names.
+
+A model is a directory written by `grm export` (see codec/model_dir.py); the zoo only finds them. Anywhere a model
+is asked for, a path works, and so does the name of a shipped model (`grm-small-0.013`).
+"""
+import json
+import pathlib
+
+from grm_jax.errors import GrmError
+
+MODELS = pathlib.Path(__file__).resolve().parents[1] / 'models'
+DEFAULT = 'grm-small-0.013'
+
+
+def resolve(name_or_path=None):
+  """The model directory for a path, a shipped model's name, or None (the default model)."""
+  if name_or_path is None:
+    if not (MODELS / DEFAULT).is_dir():
+      raise GrmError(f"no model given, and the default model {MODELS / DEFAULT} is not there")
+    return MODELS / DEFAULT
+  path = pathlib.Path(name_or_path)
+  if path.is_dir():
+    return path
+  if path.parent == pathlib.Path('.') and (MODELS / path).is_dir():
+    return MODELS / path
+  shipped = ', '.join(names()) or 'none'
+  raise GrmError(f"{name_or_path}: neither a model directory nor a shipped model (shipped: {shipped})")
+
+
+def names():
+  return [entry['name'] for entry in shipped()]
+
+
+def shipped():
+  """One dict per model in models/: its name, path and model.json."""
+  entries = []
+  for meta_file in sorted(MODELS.glob('*/model.json')):
+    try:
+      meta = json.loads(meta_file.read_text())
+    except ValueError:
+      continue
+    entries.append({'name': meta_file.parent.name, 'path': meta_file.parent, 'meta': meta})
+  return entries
+
+
+def find_by_hash(hash_prefix):
+  """The shipped model whose hash starts with hash_prefix (the 8 bytes a .grm header carries), or None."""
+  for entry in shipped():
+    if entry['meta'].get('model_hash', '').startswith(hash_prefix):
+      return entry['path']
+  return None
+
+
+def describe(entry):
+  """One line: name, family, lambda, training steps and size."""
+  meta = entry['meta']
+  config = meta.get('config', {})
+  steps = meta.get('steps')
+  parent = meta.get('initialized_from')
+  if parent and steps is not None and parent.get('steps') is not None:
+    steps_text = f"{parent['steps'] + steps} steps ({parent['steps']} + {steps} fine-tuning)"
+  else:
+    steps_text = f"{steps} steps" if steps is not None else 'steps unknown'
+  model = config.get('model', {})
+  return (f"{entry['name']:<22} {meta.get('family', '?'):<10} lambda {config.get('lambda_', '?'):<7} "
+          f"N={model.get('channels', '?')} M={model.get('latent_channels', '?')}  {steps_text}  "
+          f"{meta.get('size_bytes', 0) / 1e6:.1f} MB  {meta.get('param_dtype', '?')}")
