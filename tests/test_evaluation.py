@@ -1,6 +1,7 @@
 """evaluate.py, BD-rate and the RD plot."""
 import json
 import pathlib
+import re
 
 import jax
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from PIL import Image
 
 import evaluate
+from benchmarks import rd_table
 from configs import tiny
 from grm_jax import bd, evaluation, image_io, models, plot
 from grm_jax.codec import model_dir
@@ -49,7 +51,9 @@ def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, c
   out = tmp_path / 'results.json'
   assert evaluate.main(['--model', tiny_models[0], '--model', tiny_models[1], '--data', str(images),
                         '--out', str(out), '--codec', 'jpeg', '--codec', 'webp', '--per-image']) == 0
-  assert 'ignoring 1 non-image file' in capsys.readouterr().err
+  captured = capsys.readouterr()
+  assert 'ignoring 1 non-image file' in captured.err
+  printed = re.findall(r'real/estimated per image (\d+\.\d+)-(\d+\.\d+)', captured.out)
   data = json.loads(out.read_text())
   results = _validate_schema(data, 2)
   assert len(results['bpp_estimated']) == 2
@@ -63,10 +67,20 @@ def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, c
   # The bpp of a model is that of the real files: the mean over images of 8 * bytes / pixels.
   means = sorted(np.mean([r['bpp'] for r in m['images']]) for m in per_image)
   np.testing.assert_allclose(results['bpp'], means)
+  for line, model in zip(printed, per_image, strict=True):  # the printed range of real over estimated bpp
+    ratios = [r['bpp'] / r['bpp_estimated'] for r in model['images']]
+    np.testing.assert_allclose([float(v) for v in line], [min(ratios), max(ratios)], rtol=1e-3)
   for codec in ('jpeg', 'webp'):
     curve = json.loads((tmp_path / f'results.{codec}.json').read_text())
     classical = _validate_schema(curve, len(evaluation.DEFAULT_QUALITIES[codec]))
     assert classical['psnr-rgb'][-1] > classical['psnr-rgb'][0]  # more bits, more quality
+    assert classical['quality'] == sorted(evaluation.DEFAULT_QUALITIES[codec])
+
+  assert rd_table.main([str(out), str(tmp_path / 'results.jpeg.json')]) == 0  # the README's table
+  table = capsys.readouterr().out.splitlines()
+  assert len(table) == 2 + 2 + len(evaluation.DEFAULT_QUALITIES['jpeg'])
+  assert all(row.count('|') == 9 for row in table) and pathlib.Path(tiny_models[0]).name in table[2] + table[3]
+  assert rd_table.main([str(images / 'SHA256SUMS')]) == 1
 
 
 def test_estimate_mode(tiny_models, images, tmp_path):
