@@ -60,10 +60,10 @@ def run(args):
     model_points, model_per_image = [], []
     for path, codec in codecs:
       bar.set_description(pathlib.Path(path).name)
-      forward = evaluation.make_forward(codec) if args.estimate else None
+      forward = evaluation.make_forward(codec.model) if args.estimate else None
       rows = []
       for name, image in images:
-        rows.append(evaluation.estimate_codec(codec, name, image, forward) if args.estimate
+        rows.append(evaluation.estimate_image(forward, codec.params, name, image) if args.estimate
                     else evaluation.evaluate_codec(codec, name, image))
         bar.update(1)
       summary = evaluation.summarize(rows)

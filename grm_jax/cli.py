@@ -6,45 +6,50 @@ import pathlib
 import sys
 import time
 
+from grm_jax import zoo
 from grm_jax.errors import GrmError, report_errors
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 
+def _read_images(paths):
+  from grm_jax import image_io  # pylint: disable=import-outside-toplevel
+  for path in paths:
+    notes = []
+    image = image_io.read_image(path, notes)
+    for note in notes:
+      print(f"note: {note}", file=sys.stderr)
+    yield path, image
+
+
 def _estimate(args):
-  """A forward pass on each image: the estimated bpp and PSNR of a model (random weights until one is trained)."""
+  """A forward pass on each image: the estimated bpp and PSNR of a model, or of a config's random initialisation."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
 
-  from grm_jax import image_io, metrics, models  # pylint: disable=import-outside-toplevel
-  from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
-  config = load_config(args.config)
-  model = models.build(config)
-  images = []
-  for path in args.images:
-    notes = []
-    images.append((path, image_io.read_image(path, notes)))
-    for note in notes:
-      print(f"note: {note}", file=sys.stderr)
-  variables = None
-  forward = jax.jit(model.apply)
+  from grm_jax import evaluation, models  # pylint: disable=import-outside-toplevel
+  if args.config:
+    from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
+    config = load_config(args.config)
+    model = models.build(config)
+    params = model.init(jax.random.PRNGKey(args.seed), np.zeros((1, 64, 64, 3), np.float32))['params']
+    weights = f"random init of {args.config}, seed {args.seed}"
+  else:
+    import grm_jax  # pylint: disable=import-outside-toplevel
+    weights = zoo.resolve(args.model)
+    codec = grm_jax.load(weights)
+    config, model, params = codec.config, codec.model, codec.params
+  forward = evaluation.make_forward(model)
   print(f"model: {config.model.family} (N={config.model.channels}, M={config.model.latent_channels}, "
-        f"{config.model.norm}), weights: random init, seed {args.seed}")
-  for path, image in images:
-    x = image_io.to_float(image)[None]
-    if variables is None:
-      variables = model.init(jax.random.PRNGKey(args.seed), x)
-    start = time.perf_counter()
-    out = jax.block_until_ready(forward(variables, x))
-    seconds = time.perf_counter() - start
-    x_hat = image_io.to_float(image_io.to_uint8(out['x_hat'][0]))[None]
-    print(f"{path}: {image.shape[1]}x{image.shape[0]}  estimated {float(out['bpp']):.4f} bpp  "
-          f"PSNR {float(metrics.psnr(x, x_hat)):.2f} dB  ({seconds:.1f} s, compile included on the first)")
+        f"{config.model.norm}), weights: {weights}")
+  for path, image in _read_images(args.images):
+    row = evaluation.estimate_image(forward, params, path, image)
+    print(f"{path}: {image.shape[1]}x{image.shape[0]}  estimated {row['bpp']:.4f} bpp  PSNR {row['psnr']:.2f} dB  "
+          f"({row['encoding_time']:.1f} s, compile included on the first)")
 
 
 def _model_for_file(data, path):
   """The model to decode a file with: --model, or the shipped model whose hash the header names."""
-  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   if path:
     return zoo.resolve(path)
   from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
@@ -59,7 +64,6 @@ def _model_for_file(data, path):
 def _models(args):
   """Lists the shipped models."""
   del args
-  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   entries = zoo.shipped()
   if not entries:
     raise GrmError(f"no models in {zoo.MODELS}")
@@ -70,10 +74,7 @@ def _models(args):
 def _compress(args):
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import image_io, metrics  # pylint: disable=import-outside-toplevel
-  notes = []
-  image = image_io.read_image(args.image, notes)
-  for note in notes:
-    print(f"note: {note}", file=sys.stderr)
+  ((_, image),) = _read_images([args.image])
   codec = grm_jax.load(args.model)
   start = time.perf_counter()
   result = codec.encode(image)
@@ -91,15 +92,10 @@ def _roundtrip(args):
   from grm_jax import evaluation, image_io  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(args.out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
-  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   model = zoo.resolve(args.model)
   codec = grm_jax.load(model)
   print(f"model: {model} ({codec.family}, N={codec.config.model.channels}, M={codec.config.model.latent_channels})")
-  for path in args.images:
-    notes = []
-    image = image_io.read_image(path, notes)
-    for note in notes:
-      print(f"note: {note}", file=sys.stderr)
+  for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
     encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image)
     image_io.write_bytes(out_dir / f'{stem}.grm', encoded.data)
@@ -156,7 +152,8 @@ def build_parser():
   commands = parser.add_subparsers(dest='command', required=True)
   estimate = commands.add_parser('estimate', help='estimated bpp and PSNR of a model on images (no bitstream)')
   estimate.add_argument('images', nargs='+')
-  estimate.add_argument('--config', default='configs/grm.py', help='config file (default: %(default)s)')
+  estimate.add_argument('--model', help=MODEL_HELP)
+  estimate.add_argument('--config', help='a config file instead of a model: its random initialisation')
   estimate.add_argument('--seed', type=int, default=0, help='seed of the random initialisation')
   estimate.set_defaults(run=_estimate)
 

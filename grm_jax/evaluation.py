@@ -79,10 +79,13 @@ def evaluate_codec(codec, name, image):
           'exact': bool(np.array_equal(decoded.image, encoded.reconstruction)), **_quality(image, decoded.image)}
 
 
-def estimate_codec(codec, name, image, forward):
-  """Figures of one image from a forward pass of the model (no range coder): the estimated rate only."""
+def estimate_image(forward, params, name, image):
+  """Figures of one image from a forward pass of the model (no range coder): the estimated rate only.
+
+  The autoregressive families' forward pass rounds y without the predicted mean, so its rate is a little above
+  what the codec's mean-shifted symbols cost (see the README)."""
   start = time.perf_counter()
-  out = forward(codec.params, image_io.to_float(image)[None])
+  out = forward(params, image_io.to_float(image)[None])
   bpp = float(out['bpp'])
   elapsed = time.perf_counter() - start
   decoded = image_io.to_uint8(np.asarray(out['x_hat'][0]))
@@ -90,9 +93,10 @@ def estimate_codec(codec, name, image, forward):
           **_quality(image, decoded)}
 
 
-def make_forward(codec):
+def make_forward(model):
+  """The jit-compiled forward pass at test time: forward(params, x) -> the model's outputs."""
   import jax  # pylint: disable=import-outside-toplevel
-  return jax.jit(lambda params, x: codec.model.apply({'params': params}, x, train=False))
+  return jax.jit(lambda params, x: model.apply({'params': params}, x, train=False))
 
 
 def available_classical(codec):

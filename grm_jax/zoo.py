@@ -51,16 +51,24 @@ def find_by_hash(hash_prefix):
   return None
 
 
+def training_chain(record):
+  """The training runs that made a model, first to last: its run and each run it was initialised from."""
+  chain = []
+  while record:
+    chain.insert(0, record)
+    record = record.get('initialized_from')
+  return chain
+
+
 def describe(entry):
-  """One line: name, family, lambda, training steps and size."""
+  """One line: name, family, lambda, training steps (run by run) and size."""
   meta = entry['meta']
   config = meta.get('config', {})
-  steps = meta.get('steps')
-  parent = meta.get('initialized_from')
-  if parent and steps is not None and parent.get('steps') is not None:
-    steps_text = f"{parent['steps'] + steps} steps ({parent['steps']} + {steps} fine-tuning)"
+  steps = [run.get('steps') for run in training_chain(meta)]
+  if None in steps:
+    steps_text = 'steps unknown'
   else:
-    steps_text = f"{steps} steps" if steps is not None else 'steps unknown'
+    steps_text = f"{sum(steps)} steps" + (f" ({' + '.join(map(str, steps))})" if len(steps) > 1 else '')
   model = config.get('model', {})
   return (f"{entry['name']:<22} {meta.get('family', '?'):<10} lambda {config.get('lambda_', '?'):<7} "
           f"N={model.get('channels', '?')} M={model.get('latent_channels', '?')}  {steps_text}  "
