@@ -94,7 +94,8 @@ def _roundtrip(args):
   out_dir.mkdir(parents=True, exist_ok=True)
   model = zoo.resolve(args.model)
   codec = grm_jax.load(model)
-  print(f"model: {model} ({codec.family}, N={codec.config.model.channels}, M={codec.config.model.latent_channels})")
+  print(f"model: {os.path.relpath(model)} ({codec.family}, N={codec.config.model.channels}, "
+        f"M={codec.config.model.latent_channels})")
   for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
     encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image)
