@@ -31,7 +31,10 @@ kodak: $(STAMP)
 	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json --anchor $(RESULTS)/context_small.json
 	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
 	    $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json --anchor $(RESULTS)/grm_small.jpeg.json
-	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json $(RESULTS)/context_small.json --anchor $(REFERENCE)/vtm.json
+	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
+	    $(RESULTS)/grm_small.avif.json --anchor $(RESULTS)/grm_small.webp.json
+	$(BIN)/python -m grm_jax.bd $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
+	    $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json --anchor $(REFERENCE)/vtm.json
 	$(BIN)/python -m grm_jax.plot $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
 	    $(RESULTS)/grm_small.jpeg.json $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json \
 	    $(REFERENCE)/vtm.json $(REFERENCE)/bpg_444_x265_ycbcr.json $(REFERENCE)/compressai-mbt2018_mse_cuda.json \
