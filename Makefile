@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/grm roundtrip samples/kodim23.png samples/kodim15.png
 
-# The README's results: the shipped models and Pillow's codecs on Kodak, real files (about 15 minutes on 2 cores).
+# The README's results: the shipped models and Pillow's codecs on Kodak, real files (about 13 minutes on 2 cores).
 KODAK ?= ../shared/data/kodak
 REFERENCE ?= ../shared/data/reference_rd/kodak
 LAMBDAS := 0.0067 0.013 0.025

@@ -214,9 +214,12 @@ def train_and_evaluate(config, workdir):
                   disable=not (is_chief and sys.stdout.isatty()))
   say = bar.write if not bar.disable else print
   last_time, last_step = time.perf_counter(), start
-  previous = _read_provenance(workdir) if start else {}
-  session_start, earlier_seconds = time.perf_counter(), float(previous.get('train_wall_seconds', 0.0))
-  parent = previous.get('initialized_from') if start else _parent_provenance(config)
+  if start:  # resumed: carry on the record of this workdir
+    previous = _read_provenance(workdir)
+    earlier_seconds, parent = float(previous.get('train_wall_seconds', 0.0)), previous.get('initialized_from')
+  else:
+    earlier_seconds, parent = 0.0, _parent_provenance(config)
+  session_start = time.perf_counter()
   try:
     batches = loader.iterate(start)
     for step in range(start + 1, config.num_steps + 1):
