@@ -1,6 +1,5 @@
 """The `grm` command line (also `python -m grm_jax`). Errors are one line on stderr and exit status 1."""
 import argparse
-import json
 import os
 import pathlib
 import sys
@@ -128,7 +127,7 @@ def _export(args):
   import ml_collections  # pylint: disable=import-outside-toplevel
 
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
-  from grm_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import checkpoints, provenance  # pylint: disable=import-outside-toplevel
   source = pathlib.Path(args.checkpoint_dir)
   folder = source / 'checkpoints' if (source / 'checkpoints').is_dir() else source
   if not folder.is_dir():
@@ -136,10 +135,8 @@ def _export(args):
   params, config, step = checkpoints.restore_latest_params(str(folder))
   if params is None:
     raise GrmError(f"{folder}: no checkpoint in it")
-  provenance_file = folder.parent / 'provenance.json'
-  provenance = json.loads(provenance_file.read_text()) if provenance_file.is_file() else {}
-  provenance.update(checkpoint=str(folder), checkpoint_step=step)
-  model_hash = model_dir.export(params, ml_collections.ConfigDict(config), args.model_dir, provenance,
+  record = {**provenance.read(str(folder.parent)), 'checkpoint': str(folder), 'checkpoint_step': step}
+  model_hash = model_dir.export(params, ml_collections.ConfigDict(config), args.model_dir, record,
                                 param_dtype=args.dtype)
   size = sum(p.stat().st_size for p in pathlib.Path(args.model_dir).iterdir())
   print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB, hash {model_hash[:16]})")

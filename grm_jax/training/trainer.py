@@ -5,10 +5,8 @@ gradients and metrics are averaged with a collective (pmean), and every replica 
 noise of each example comes from a key folded from (seed, step, global sample index), so the update does not
 depend on how the batch is split across devices or hosts, and a resumed run repeats an uninterrupted one.
 """
-import json
 import logging
 import os
-import platform
 import sys
 import time
 
@@ -20,7 +18,7 @@ import tqdm
 
 from grm_jax import losses, metrics, models
 from grm_jax.errors import GrmError
-from grm_jax.training import checkpoints, input_pipeline, optim
+from grm_jax.training import checkpoints, input_pipeline, optim, provenance
 from grm_jax.training.summary import SummaryWriter
 
 AXIS = 'devices'
@@ -118,41 +116,6 @@ class Validation:
     return {f'val/{k}': float(np.mean([s[k] for s in summaries])) for k in summaries[0]}
 
 
-def _write_provenance(workdir, config, step, train_seconds, parent=None):
-  """workdir/provenance.json: how the checkpoints were made (`grm export` copies it into the model directory).
-
-  A run started with init_from keeps the provenance of the run it started from under 'initialized_from', so a
-  fine-tuned model records its whole history."""
-  record = {'config': config.to_dict(), 'train_data': config.train_data, 'steps': step,
-            'train_wall_seconds': round(train_seconds, 1), 'command': ' '.join(sys.argv),
-            'machine': f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores), "
-                       f"{jax.device_count()} x {jax.devices()[0].device_kind}, jax {jax.__version__}"}
-  if parent:
-    record['initialized_from'] = parent
-  tmp = os.path.join(workdir, '.provenance.json.tmp')
-  with open(tmp, 'w', encoding='utf-8') as f:
-    json.dump(record, f, indent=2, default=str)
-  os.replace(tmp, os.path.join(workdir, 'provenance.json'))
-
-
-def _read_provenance(folder):
-  """The provenance of a workdir (provenance.json) or of an exported model (model.json); {} when there is none."""
-  for name in ('provenance.json', 'model.json'):
-    try:
-      with open(os.path.join(folder, name), encoding='utf-8') as f:
-        return json.load(f)
-    except (OSError, ValueError):
-      continue
-  return {}
-
-
-def _parent_provenance(config):
-  """The provenance of the run or model that config.init_from names, as it is when this run starts."""
-  if not config.get('init_from'):
-    return None
-  return {'path': os.path.abspath(config.init_from), **_read_provenance(config.init_from)}
-
-
 def _initialize_from(state, optimizer, workdir):
   """The state with the parameters of another run's latest checkpoint, or of an exported model directory (same
   model), and a fresh optimiser."""
@@ -215,10 +178,10 @@ def train_and_evaluate(config, workdir):
   say = bar.write if not bar.disable else print
   last_time, last_step = time.perf_counter(), start
   if start:  # resumed: carry on the record of this workdir
-    previous = _read_provenance(workdir)
+    previous = provenance.read(workdir)
     earlier_seconds, parent = float(previous.get('train_wall_seconds', 0.0)), previous.get('initialized_from')
   else:
-    earlier_seconds, parent = 0.0, _parent_provenance(config)
+    earlier_seconds, parent = 0.0, provenance.parent(config)
   session_start = time.perf_counter()
   try:
     batches = loader.iterate(start)
@@ -250,7 +213,7 @@ def train_and_evaluate(config, workdir):
       if step % config.checkpoint_every == 0 or step == config.num_steps:
         checkpoints.save(checkpoint_manager, step, _unreplicate(replicated), config)
         if is_chief:
-          _write_provenance(workdir, config, step, earlier_seconds + time.perf_counter() - session_start, parent)
+          provenance.write(workdir, config, step, earlier_seconds + time.perf_counter() - session_start, parent)
   finally:
     bar.close()
     checkpoint_manager.wait_until_finished()
