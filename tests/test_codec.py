@@ -1,4 +1,5 @@
 """The codec: exact round trips for every family, real size vs estimate, determinism, and every bad input."""
+import json
 import pathlib
 import zlib
 
@@ -199,12 +200,17 @@ def test_export_command_and_damaged_model_dir(capsys, tmp_path):
   trainer.train_and_evaluate(config, str(tmp_path / 'work'))
   assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 0
   assert 'exported step 2' in capsys.readouterr().out
-  meta = __import__('json').loads((tmp_path / 'model' / 'model.json').read_text())
+  meta = json.loads((tmp_path / 'model' / 'model.json').read_text())
   assert meta['steps'] == 2 and meta['train_data'].startswith('folder:') and 'machine' in meta
   (tmp_path / 'model' / 'tables.npz').write_bytes(b'x' + (tmp_path / 'model' / 'tables.npz').read_bytes()[1:])
   with pytest.raises(grm_jax.errors.GrmError, match='do not match the model hash'):
     grm_jax.load(tmp_path / 'model')
   assert cli.main(['export', str(tmp_path / 'nothing'), str(tmp_path / 'm2')]) == 1
+  (tmp_path / 'work' / 'provenance.json').write_text('{"steps": 2, "config"')  # a damaged run record
+  capsys.readouterr()
+  assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 1
+  assert 'provenance.json: unreadable run record' in capsys.readouterr().err
+  assert json.loads((tmp_path / 'model' / 'model.json').read_text()) == meta  # the earlier export is kept
 
 
 def test_roundtrip_command(capsys, tmp_path, model_dirs):

@@ -10,6 +10,8 @@ import sys
 
 import jax
 
+from grm_jax.errors import GrmError
+
 
 def write(workdir, config, step, train_seconds, parent=None):
   """Writes workdir/provenance.json atomically (a crash leaves the previous record, never half of one)."""
@@ -26,13 +28,23 @@ def write(workdir, config, step, train_seconds, parent=None):
 
 
 def read(folder):
-  """The record of a workdir (provenance.json) or of an exported model (model.json); {} when there is none."""
+  """The record of a workdir (provenance.json) or of an exported model (model.json); {} when there is none.
+
+  A record that exists but cannot be read is an error, not {}: a model exported without its history could not say
+  how it was made.
+  """
   for name in ('provenance.json', 'model.json'):
-    try:
-      with open(os.path.join(folder, name), encoding='utf-8') as f:
-        return json.load(f)
-    except (OSError, ValueError):
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
       continue
+    try:
+      with open(path, encoding='utf-8') as f:
+        record = json.load(f)
+    except (OSError, ValueError) as error:
+      raise GrmError(f"{path}: unreadable run record ({error})") from None
+    if not isinstance(record, dict):
+      raise GrmError(f"{path}: unreadable run record (not a JSON object)")
+    return record
   return {}
 
 
