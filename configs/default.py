@@ -22,6 +22,9 @@ def get_config():
   # than raster (the paper's order) for the paper-size GRM on a CPU. Training uses the same order, so a model is
   # decoded in the order it was trained with.
   config.model.order = 'wavefront'
+  # Mixed precision: 'bfloat16' runs g_a, g_s, h_a and h_s in bfloat16 with float32 parameters; the entropy model
+  # and the loss stay float32. What GPU and TPU users train with; the codec always runs float32.
+  config.model.transform_dtype = 'float32'
 
   # Rate-distortion trade-off, CompressAI's convention: loss = lambda * 255^2 * MSE + bpp.
   config.lambda_ = 0.013
@@ -57,5 +60,8 @@ def get_config():
   config.log_every = 100
   config.checkpoint_every = 1000
   config.keep_checkpoints = 3
+  # Stop after this many minutes of training in this process (0: no limit), with a checkpoint to resume from: for
+  # sessions and machine loans of fixed length.
+  config.time_limit_minutes = 0.0
   config.eval_every = 5000
   return config

@@ -127,15 +127,20 @@ def _export(args):
   import ml_collections  # pylint: disable=import-outside-toplevel
 
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
-  from grm_jax.training import checkpoints, provenance  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import checkpoints, params_bundle, provenance  # pylint: disable=import-outside-toplevel
   source = pathlib.Path(args.checkpoint_dir)
-  folder = source / 'checkpoints' if (source / 'checkpoints').is_dir() else source
-  if not folder.is_dir():
-    raise GrmError(f"{source}: no such checkpoint folder")
-  params, config, step = checkpoints.restore_latest_params(str(folder))
-  if params is None:
-    raise GrmError(f"{folder}: no checkpoint in it")
-  record = {**provenance.read(str(folder.parent)), 'checkpoint': str(folder), 'checkpoint_step': step}
+  if params_bundle.is_bundle(source):  # what a machine loan brought back (recipes/gpu_box.py)
+    folder, run = source, source
+    params, config, step = params_bundle.read(source)
+  else:
+    folder = source / 'checkpoints' if (source / 'checkpoints').is_dir() else source
+    if not folder.is_dir():
+      raise GrmError(f"{source}: no such checkpoint folder")
+    run = folder.parent
+    params, config, step = checkpoints.restore_latest_params(str(folder))
+    if params is None:
+      raise GrmError(f"{folder}: no checkpoint in it")
+  record = {**provenance.read(str(run)), 'checkpoint': str(folder), 'checkpoint_step': step}
   model_hash = model_dir.export(params, ml_collections.ConfigDict(config), args.model_dir, record,
                                 param_dtype=args.dtype)
   size = sum(p.stat().st_size for p in pathlib.Path(args.model_dir).iterdir())
@@ -178,7 +183,8 @@ def build_parser():
   listing.set_defaults(run=_models)
 
   export = commands.add_parser('export', help='training checkpoint -> model directory with coding tables')
-  export.add_argument('checkpoint_dir', help='a train.py workdir, or its checkpoints/ folder')
+  export.add_argument('checkpoint_dir', help='a train.py workdir, its checkpoints/ folder, or a parameter bundle '
+                      '(what recipes/gpu_box.py brings back)')
   export.add_argument('model_dir')
   export.add_argument('--dtype', default='float32', choices=('float32', 'float16'),
                       help='storage dtype of the parameters (tables are built from the stored values)')

@@ -25,8 +25,9 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
   stage_bpp = [bits(lik) / pixels for lik in outputs['aux'].get('stage_likelihoods', [])]
   if stage_bpp:
     loss = loss + stage_rate_weight * sum(stage_bpp)
+  per_image_mse = jnp.mean(jnp.square(outputs['x_hat'] - x), axis=(1, 2, 3))
   summary = {'loss': loss, 'bpp': outputs['bpp'], 'bpp_y': outputs['bpp_y'], 'bpp_z': outputs['bpp_z'], 'mse': mse,
-             'psnr': 10.0 * jnp.log10(1.0 / mse)}
+             'psnr': jnp.mean(10.0 * jnp.log10(1.0 / per_image_mse))}
   for name, value in zip(('bpp_local', 'bpp_reference'), stage_bpp):
     summary[name] = value
   return loss, summary

@@ -1,13 +1,21 @@
 """Helpers shared by tests: tiny image folders and subprocess runs of the project's scripts."""
+import importlib.util
 import os
 import pathlib
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+
+# The range coder (and so every .grm file, model export and coding table) needs TensorFlow; training does not.
+# The current-JAX environment of CI has no TensorFlow, and these tests skip there.
+requires_tensorflow = pytest.mark.skipif(
+    importlib.util.find_spec('tensorflow') is None or importlib.util.find_spec('tensorflow_compression_ops') is None,
+    reason='needs TensorFlow and tensorflow-compression-ops (the range coder): pip install ".[codec]"')
 
 
 def write_image_folder(folder, count=6, size=(80, 96), seed=0):

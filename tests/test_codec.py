@@ -12,12 +12,14 @@ from configs import tiny
 from grm_jax import cli, image_io, models
 from grm_jax.codec import model_dir
 from grm_jax.training import trainer
-from tests.helpers import run_python, write_image_folder
+from tests.helpers import requires_tensorflow, run_python, write_image_folder
+
+pytestmark = requires_tensorflow  # every test here writes or reads .grm files or model directories
 
 
-def _export(tmp_path_factory, family, steps=0, order='wavefront'):
+def _export(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32'):
   config = tiny.get_config()
-  config.model.family, config.model.order = family, order
+  config.model.family, config.model.order, config.model.transform_dtype = family, order, transform_dtype
   folder = tmp_path_factory.mktemp(f'{family}_model')
   if steps:
     write_image_folder(folder / 'train', count=8, size=(96, 96), seed=5)
@@ -35,6 +37,7 @@ def _export(tmp_path_factory, family, steps=0, order='wavefront'):
 def model_dirs(tmp_path_factory):
   dirs = {family: _export(tmp_path_factory, family) for family in models.FAMILIES}
   dirs['grm-raster'] = _export(tmp_path_factory, 'grm', order='raster')
+  dirs['grm-bfloat16'] = _export(tmp_path_factory, 'grm', transform_dtype='bfloat16')  # trained in mixed precision
   return dirs
 
 
@@ -45,9 +48,10 @@ def _images(natural_image):
           '64x64': natural[100:164, 300:364], '100x75': natural[200:300, 0:75]}
 
 
-@pytest.mark.parametrize('family', models.FAMILIES + ('grm-raster',))
+@pytest.mark.parametrize('family', models.FAMILIES + ('grm-raster', 'grm-bfloat16'))
 def test_round_trip_is_exact(family, model_dirs, natural_image):
   codec = grm_jax.load(model_dirs[family])
+  assert codec.model.transform_dtype == 'float32'  # the codec runs float32 whatever precision trained the model
   for name, image in _images(natural_image).items():
     encoded = codec.encode(image)
     decoded = codec.decode(encoded.data)
@@ -211,6 +215,21 @@ def test_export_command_and_damaged_model_dir(capsys, tmp_path):
   assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 1
   assert 'provenance.json: unreadable run record' in capsys.readouterr().err
   assert json.loads((tmp_path / 'model' / 'model.json').read_text()) == meta  # the earlier export is kept
+
+
+def test_export_of_a_parameter_bundle_from_a_machine_loan(capsys, tmp_path):
+  from grm_jax.training import params_bundle
+  config = tiny.get_config()
+  params = models.build(config).init(jax.random.PRNGKey(4), np.zeros((1, 64, 64, 3), np.float32))['params']
+  params_bundle.write(tmp_path / 'run', params, config, 12, chunk_bytes=8192)
+  (tmp_path / 'run' / 'provenance.json').write_text(json.dumps({'steps': 12, 'machine': 'a GPU box'}))
+  assert cli.main(['export', str(tmp_path / 'run'), str(tmp_path / 'model'), '--dtype', 'float16']) == 0
+  assert 'exported step 12' in capsys.readouterr().out
+  meta = json.loads((tmp_path / 'model' / 'model.json').read_text())
+  assert meta['machine'] == 'a GPU box' and meta['checkpoint_step'] == 12
+  loaded = model_dir.load(tmp_path / 'model')[1]
+  for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(loaded)):
+    np.testing.assert_array_equal(np.asarray(a, np.float16).astype(np.float32), b)
 
 
 def test_roundtrip_command(capsys, tmp_path, model_dirs):

@@ -13,7 +13,7 @@ from benchmarks import rd_table
 from configs import tiny
 from grm_jax import bd, evaluation, image_io, models, plot
 from grm_jax.codec import model_dir
-from tests.helpers import write_image_folder
+from tests.helpers import requires_tensorflow, write_image_folder
 
 DATA = pathlib.Path(__file__).parent / 'data'
 
@@ -47,6 +47,7 @@ def _validate_schema(data, points):
   return results
 
 
+@requires_tensorflow
 def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, capsys):
   out = tmp_path / 'results.json'
   assert evaluate.main(['--model', tiny_models[0], '--model', tiny_models[1], '--data', str(images),
@@ -83,6 +84,7 @@ def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, c
   assert rd_table.main([str(images / 'SHA256SUMS')]) == 1
 
 
+@requires_tensorflow
 def test_estimate_mode(tiny_models, images, tmp_path):
   out = tmp_path / 'estimate.json'
   assert evaluate.main(['--model', tiny_models[1], '--data', str(images), '--out', str(out), '--estimate']) == 0
@@ -132,6 +134,7 @@ def test_plot_writes_a_png(tmp_path):
     assert image.format == 'PNG' and image.size[0] > 800
 
 
+@requires_tensorflow
 @pytest.mark.parametrize('case', ['missing folder', 'empty folder', 'non-image file', 'missing model'])
 def test_bad_input_is_a_clear_error(case, tiny_models, images, tmp_path, capsys):
   data, model = str(images), tiny_models[0]

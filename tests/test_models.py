@@ -87,3 +87,36 @@ def test_ms_ssim_distortion_loss(natural_image):
   assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
   with pytest.raises(ValueError, match='unknown distortion'):
     losses.rate_distortion_loss(out, x, 0.5, 'l1')
+
+
+def test_bfloat16_transforms_keep_float32_parameters_entropy_model_and_outputs():
+  config = _load('tiny')
+  x = jax.random.uniform(jax.random.PRNGKey(0), (2, 64, 64, 3))
+  full = models.build(config)
+  params = full.init({'params': jax.random.PRNGKey(1)}, x)['params']
+  config.model.transform_dtype = 'bfloat16'
+  mixed = models.build(config)
+  assert jax.tree_util.tree_structure(mixed.init({'params': jax.random.PRNGKey(1)}, x)['params']) == \
+      jax.tree_util.tree_structure(params)
+  assert all(p.dtype == jnp.float32 for p in jax.tree_util.tree_leaves(
+      mixed.init({'params': jax.random.PRNGKey(1)}, x)['params']))
+  jaxpr = str(jax.make_jaxpr(lambda p: mixed.apply({'params': p}, x))(params))
+  assert 'conv_general_dilated' in jaxpr and 'bf16[2,32,32,8]' in jaxpr  # g_a's first layer runs in bfloat16
+  out_mixed, out_full = mixed.apply({'params': params}, x), full.apply({'params': params}, x)
+  assert out_mixed['x_hat'].dtype == jnp.float32 and out_mixed['likelihoods']['y'].dtype == jnp.float32
+  np.testing.assert_allclose(np.asarray(out_mixed['x_hat']), np.asarray(out_full['x_hat']), atol=0.05)
+  assert abs(float(out_mixed['bpp']) / float(out_full['bpp']) - 1) < 0.05
+
+  def loss_fn(p):
+    out = mixed.apply({'params': p}, x, train=True, rngs={'noise': jax.random.PRNGKey(3)})
+    return losses.rate_distortion_loss(out, x, config.lambda_)[0]
+  grads = jax.grad(loss_fn)(params)
+  assert all(g.dtype == jnp.float32 and np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
+  assert float(jnp.max(jnp.abs(grads['g_a']['conv_0']['kernel']))) > 0
+
+
+def test_unknown_transform_dtype_is_refused():
+  config = _load('tiny')
+  config.model.transform_dtype = 'float8'
+  with pytest.raises(ValueError, match='transform_dtype'):
+    models.build(config).init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))

@@ -1,4 +1,4 @@
-"""Training: every family learns, pmap matches one device, a killed run resumes exactly, multi-process works."""
+"""Training: every family learns, 4 devices match one, a killed run resumes exactly, multi-process works."""
 import json
 import os
 import signal
@@ -15,8 +15,8 @@ import pytest
 
 from configs import tiny
 from grm_jax import losses, models
-from grm_jax.training import checkpoints, optim, trainer
-from tests.helpers import REPO, run_python, write_image_folder
+from grm_jax.training import checkpoints, optim, parallel, trainer
+from tests.helpers import REPO, requires_tensorflow, run_python, write_image_folder
 
 
 def _eval_loss(model, params, x, config):
@@ -36,12 +36,13 @@ def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(family, natural_image):
   images = (np.stack([natural_image[:64, :64], natural_image[200:264, 300:364]]) * 255).astype(np.uint8)
   x = jnp.asarray(images, jnp.float32) / 255.0
   before = _eval_loss(model, state['params'], x, config)
-  step = jax.pmap(trainer.make_train_step(model, optimizer, config), axis_name=trainer.AXIS,
-                  devices=jax.local_devices()[:1])
-  replicated = jax.device_put_replicated(state, jax.local_devices()[:1])
+  mesh = parallel.data_mesh(jax.local_devices()[:1])
+  step = parallel.data_parallel(trainer.make_train_step(model, optimizer, config), mesh)
+  replicated = parallel.replicate(state, mesh)
+  batch = parallel.shard_batch((images, np.arange(2, dtype=np.int32)), mesh)
   for _ in range(config.num_steps):
-    replicated, _ = step(replicated, images[None], np.arange(2, dtype=np.int32)[None])
-  after = _eval_loss(model, jax.tree_util.tree_map(lambda p: p[0], replicated['params']), x, config)
+    replicated, _ = step(replicated, *batch)
+  after = _eval_loss(model, parallel.to_host(replicated['params']), x, config)
   assert after < 0.7 * before, (before, after)
 
 
@@ -49,7 +50,7 @@ PMAP_SCRIPT = textwrap.dedent('''
     import jax, numpy as np
     from configs import tiny
     from grm_jax import models
-    from grm_jax.training import optim, trainer
+    from grm_jax.training import optim, parallel, trainer
     assert jax.local_device_count() == 4, jax.devices()
     config = tiny.get_config()
     config.batch_size = 4
@@ -60,13 +61,14 @@ PMAP_SCRIPT = textwrap.dedent('''
     ids = np.arange(4, dtype=np.int32)
     results = []
     for devices in (jax.local_devices(), jax.local_devices()[:1]):
-      n = len(devices)
-      step = jax.pmap(trainer.make_train_step(model, optimizer, config), axis_name=trainer.AXIS, devices=devices)
-      new, summary = step(jax.device_put_replicated(state, devices), images.reshape(n, 4 // n, 64, 64, 3),
-                          ids.reshape(n, 4 // n))
-      leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(new['params'])]
-      assert all(np.array_equal(leaf[0], leaf[i]) for leaf in leaves for i in range(n)), 'replicas differ'
-      results.append(([leaf[0] for leaf in leaves], float(summary['loss'][0])))
+      mesh = parallel.data_mesh(devices)
+      step = parallel.data_parallel(trainer.make_train_step(model, optimizer, config), mesh)
+      new, summary = step(parallel.replicate(state, mesh), *parallel.shard_batch((images, ids), mesh))
+      replicas = [[np.asarray(shard.data) for shard in leaf.addressable_shards]
+                  for leaf in jax.tree_util.tree_leaves(new['params'])]
+      assert all(len(copies) == len(devices) for copies in replicas)
+      assert all(np.array_equal(copies[0], copy) for copies in replicas for copy in copies), 'replicas differ'
+      results.append(([copies[0] for copies in replicas], float(parallel.to_host(summary['loss']))))
     (four, loss4), (one, loss1) = results
     start = [np.asarray(l) for l in jax.tree_util.tree_leaves(state['params'])]
     moved = max(float(np.max(np.abs(a - s))) for a, s in zip(one, start))
@@ -83,6 +85,24 @@ def test_four_devices_give_the_update_of_one_device():
   assert loss4 == pytest.approx(loss1, rel=1e-5)
   assert moved > 1e-5  # the step did update the parameters (Adam moves each by about the learning rate)
   assert worst < 2e-6, f'parameters differ by {worst} after one step on 4 devices vs 1'
+
+
+def test_train_py_on_four_devices_says_so_checkpoints_and_resumes(tmp_path):
+  folder = tmp_path / 'images'
+  write_image_folder(folder, count=6)
+  env = {'XLA_FLAGS': '--xla_force_host_platform_device_count=4', 'JAX_PLATFORMS': 'cpu'}
+  first = run_python(_train_args(folder, tmp_path / 'work', 4, 2), env=env)
+  assert first.returncode == 0, first.stderr[-3000:]
+  assert '1 process(es), 4 local and 4 global device(s); global batch 4 = 1 per device' in first.stdout
+  assert f'jax {jax.__version__} on cpu' in first.stdout and 'step 4/4' in first.stdout
+  _, _, step = _final_params(tmp_path / 'work')
+  assert step == 4
+  resumed = run_python(_train_args(folder, tmp_path / 'work', 6, 2), env=env)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert 'resumed from the checkpoint of step 4' in resumed.stdout + resumed.stderr
+  assert 'step 5/6' in resumed.stdout and 'step 1/6' not in resumed.stdout
+  leaves, _, step = _final_params(tmp_path / 'work')
+  assert step == 6 and all(np.all(np.isfinite(leaf)) for leaf in leaves)
 
 
 def _train_args(folder, workdir, steps, every):
@@ -193,31 +213,88 @@ def test_init_from_another_run(tmp_path):
   trainer.train_and_evaluate(config, str(tmp_path / 'second'))
   assert json.loads((tmp_path / 'second' / 'provenance.json').read_text())['initialized_from'] == \
       record['initialized_from']
-  config.num_steps = 1
-  from grm_jax.codec import model_dir
-  model_dir.export(first['params'], config, tmp_path / 'exported')  # a model directory works as well
-  config.init_from = str(tmp_path / 'exported')
-  third = trainer.train_and_evaluate(config, str(tmp_path / 'from_export'))
-  for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(third['params'])):
-    np.testing.assert_array_equal(a, b)
   config.model.hidden = 32
   with pytest.raises(trainer.GrmError, match='does not match'):
     trainer.train_and_evaluate(config, str(tmp_path / 'mismatch'))
 
 
-def test_validation_pass_and_tensorboard_events(tmp_path, capsys):
-  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-  write_image_folder(tmp_path / 'train', count=4, size=(64, 64))
+@requires_tensorflow
+def test_init_from_an_exported_model_directory(tmp_path):
+  from grm_jax.codec import model_dir
+  write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
+  config = tiny.get_config()
+  config.train_data, config.num_steps = f'folder:{tmp_path / "images"}', 3
+  first = trainer.train_and_evaluate(config, str(tmp_path / 'first'))
+  model_dir.export(first['params'], config, tmp_path / 'exported')
+  config.init_from, config.num_steps, config.learning_rate = str(tmp_path / 'exported'), 1, 0.0
+  third = trainer.train_and_evaluate(config, str(tmp_path / 'from_export'))
+  for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(third['params'])):
+    np.testing.assert_array_equal(a, b)
+
+
+def _train_with_validation(tmp_path):
+  """Two steps on 176-pixel crops (large enough for MS-SSIM), logging each, validating at the second."""
+  write_image_folder(tmp_path / 'train', count=4, size=(180, 200))
   write_image_folder(tmp_path / 'val', count=3, size=(180, 200), seed=4)
   config = tiny.get_config()
   config.train_data, config.val_data = f'folder:{tmp_path / "train"}', f'folder:{tmp_path / "val"}'
   config.num_steps, config.eval_every, config.val_crop, config.log_every = 2, 2, 176, 1
+  config.patch_size = 176
   trainer.train_and_evaluate(config, str(tmp_path / 'work'))
-  output = capsys.readouterr().out
-  assert 'step 1/2' in output and 'validation at step 2: bpp' in output and 'ms_ssim' in output
-  events = EventAccumulator(str(tmp_path / 'work' / 'tensorboard'))
+  return tmp_path / 'work' / 'tensorboard'
+
+
+def test_validation_pass_and_the_ms_ssim_of_logging_steps(tmp_path, capsys):
+  _train_with_validation(tmp_path)
+  lines = capsys.readouterr().out.splitlines()
+  steps = [line for line in lines if line.startswith('step ')]
+  assert [line.split()[1] for line in steps] == ['1/2', '2/2']
+  assert all(' ms-ssim 0.' in line or ' ms-ssim 1.' in line for line in steps), steps
+  validation = [line for line in lines if line.startswith('validation at step 2: bpp')]
+  assert len(validation) == 1 and 'ms_ssim' in validation[0]
+
+
+def test_tensorboard_reads_the_event_files(tmp_path):
+  event_accumulator = pytest.importorskip('tensorboard.backend.event_processing.event_accumulator',
+                                          reason='reading the events back needs tensorboard (requirements.txt)')
+  events = event_accumulator.EventAccumulator(str(_train_with_validation(tmp_path)))
   events.Reload()
   tags = set(events.Tags()['scalars'])
-  assert {'train/loss', 'train/bpp_y', 'train/bpp_z', 'train/psnr', 'train/learning_rate',
+  assert {'train/loss', 'train/bpp_y', 'train/bpp_z', 'train/psnr', 'train/ms_ssim', 'train/learning_rate',
           'train/steps_per_second', 'val/bpp', 'val/psnr', 'val/ms_ssim'} <= tags
   assert [event.step for event in events.Scalars('val/bpp')] == [2]
+  assert [event.step for event in events.Scalars('train/loss')] == [1, 2]
+
+
+def test_time_limit_stops_at_a_logging_step_with_a_checkpoint_to_resume_from(tmp_path, capsys):
+  write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
+  config = tiny.get_config()
+  config.train_data, config.num_steps, config.log_every, config.checkpoint_every = \
+      f'folder:{tmp_path / "images"}', 1000, 3, 1000
+  config.time_limit_minutes = 1e-6
+  state = trainer.train_and_evaluate(config, str(tmp_path / 'work'))
+  assert int(state['step']) == 3
+  assert 'time limit of 1e-06 min reached at step 3: checkpoint saved' in capsys.readouterr().out
+  _, _, step = _final_params(tmp_path / 'work')
+  assert step == 3
+  assert json.loads((tmp_path / 'work' / 'provenance.json').read_text())['steps'] == 3
+
+
+def test_parameter_bundle_round_trips_in_float16_chunks_and_refuses_a_damaged_chunk(tmp_path):
+  from grm_jax.training import params_bundle
+  config = tiny.get_config()
+  params = trainer.init_state(models.build(config), optim.make_optimizer(config)[0], config)['params']
+  files = params_bundle.write(tmp_path / 'run', params, config, 7, chunk_bytes=4096)
+  assert len(files) > 3 and all(f.stat().st_size <= 4096 for f in files[1:])
+  restored, saved_config, step = params_bundle.read(tmp_path / 'run')
+  assert step == 7 and saved_config['model'] == config.model.to_dict()
+  for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(restored)):
+    assert b.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(a, np.float16).astype(np.float32), b)
+  damaged = files[2].read_bytes()
+  files[2].write_bytes(damaged[:-1] + bytes([damaged[-1] ^ 1]))
+  with pytest.raises(trainer.GrmError, match=r'params.msgpack.001: damaged'):
+    params_bundle.read(tmp_path / 'run')
+  files[2].unlink()
+  with pytest.raises(trainer.GrmError, match='unreadable parameter bundle'):
+    params_bundle.read(tmp_path / 'run')

@@ -9,7 +9,7 @@ import grm_jax
 from grm_jax import cli, image_io, zoo
 from grm_jax.codec import bitstream, model_dir
 from grm_jax.errors import GrmError
-from tests.helpers import REPO
+from tests.helpers import REPO, requires_tensorflow
 
 LAMBDAS = ('0.0067', '0.013', '0.025')
 SHIPPED = zoo.shipped()
@@ -43,6 +43,7 @@ def test_each_shipped_model_loads_and_records_how_it_was_made(entry):
   assert config.model.family == meta['family'] and params
 
 
+@requires_tensorflow
 def test_default_model_round_trip_is_exact_at_the_estimated_rate():
   image = image_io.read_image(REPO / 'samples' / 'kodim23.png')[:192, :256]
   codec = grm_jax.load()

@@ -65,7 +65,7 @@ class Codec:
 
   def __init__(self, config, params, tables, meta):
     self.config, self.meta, self.tables = config, meta, tables
-    self.model = models.build(config)
+    self.model = models.build(config, transform_dtype='float32')  # whatever precision trained it
     self.family = config.model.family
     self.order = config.model.get('order', 'raster')
     self.model_hash = bytes.fromhex(meta['model_hash'])[:8]

@@ -52,7 +52,7 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32'):
   from grm_jax.codec import tables  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(out_dir)
   params = stored_params(params, param_dtype)
-  model = models.build(config)
+  model = models.build(config, transform_dtype='float32')  # as the codec runs it
   table_arrays = tables.build(model, params)
   buffer = io.BytesIO()
   np.savez(buffer, **table_arrays)

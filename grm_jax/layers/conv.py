@@ -1,7 +1,9 @@
 """Convolutions of the codec: strided down-sampling, sub-pixel up-sampling and masked (causal) convolutions.
 
-All tensors are NHWC. Kernels are HWIO, as in flax.linen.Conv.
+All tensors are NHWC. Kernels are HWIO, as in flax.linen.Conv. `dtype` is the computation dtype (mixed
+precision: bfloat16 arithmetic on float32 parameters); None computes in the dtype of the inputs and parameters.
 """
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -11,15 +13,14 @@ import numpy as np
 default_kernel_init = nn.initializers.lecun_normal()
 
 
-def downsample_conv(features, kernel_size=5, name=None):
-  """kernel_size x kernel_size convolution of stride 2 with 'same'-style padding: H -> ceil(H / 2)."""
-  pad = kernel_size // 2
-  return nn.Conv(features, (kernel_size, kernel_size), strides=(2, 2), padding=((pad, pad), (pad, pad)), name=name)
+def downsample_conv(features, name=None, dtype=None):
+  """5x5 convolution of stride 2 with 'same'-style padding: H -> ceil(H / 2)."""
+  return DownsampleConv(features, name=name, dtype=dtype)
 
 
-def same_conv(features, kernel_size, name=None):
+def same_conv(features, kernel_size, name=None, dtype=None):
   pad = kernel_size // 2
-  return nn.Conv(features, (kernel_size, kernel_size), padding=((pad, pad), (pad, pad)), name=name)
+  return nn.Conv(features, (kernel_size, kernel_size), padding=((pad, pad), (pad, pad)), name=name, dtype=dtype)
 
 
 def depth_to_space(x, block=2):
@@ -29,6 +30,84 @@ def depth_to_space(x, block=2):
   x = x.reshape(b, h, w, block, block, c_out)
   x = x.transpose(0, 1, 3, 2, 4, 5)
   return x.reshape(b, h * block, w * block, c_out)
+
+
+def space_to_depth(x, block=2):
+  """[B, H, W, C] -> [B, H/block, W/block, block*block*C], the inverse of depth_to_space."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h // block, block, w // block, block, c)
+  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h // block, w // block, block * block * c)
+
+
+def space_to_depth_kernel(kernel):
+  """Maps a 5x5 stride-2 kernel to the 3x3 stride-1 kernel over space_to_depth(x) that computes the same map.
+
+  Output m of the strided convolution (padding 2) reads inputs 2m - 2 + t, t = 0..4: blocks m - 1, m, m + 1 at
+  phases (0, 1), (0, 1), (0, -) through taps (0, 1), (2, 3), (4, -). Padding the kernel with one trailing zero
+  makes that the 6-tap kernel read as [block, phase].
+  """
+  kh, kw, c_in, c_out = kernel.shape
+  if (kh, kw) != (5, 5):
+    raise ValueError(f"space-to-depth mapping is defined for 5x5 kernels, got {kh}x{kw}")
+  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0))).reshape(3, 2, 3, 2, c_in, c_out)
+  return padded.transpose(0, 2, 1, 3, 4, 5).reshape(3, 3, 4 * c_in, c_out)
+
+
+_DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
+
+
+def _strided_conv(x, kernel):
+  return jax.lax.conv_general_dilated(x, kernel, (2, 2), ((2, 2), (2, 2)), dimension_numbers=_DIMENSIONS)
+
+
+def _strided_conv_as_stride_one(x, kernel):
+  """The same map as _strided_conv, as a stride-1 convolution over space_to_depth(x) (H, W padded to even)."""
+  x = jnp.pad(x, ((0, 0), (0, x.shape[1] % 2), (0, x.shape[2] % 2), (0, 0)))
+  return jax.lax.conv_general_dilated(space_to_depth(x), space_to_depth_kernel(kernel), (1, 1), ((1, 1), (1, 1)),
+                                      dimension_numbers=_DIMENSIONS)
+
+
+@jax.custom_vjp
+def strided_conv(x, kernel):
+  """A 5x5 stride-2 convolution, 'same' padding. Forward: XLA's strided convolution. Gradient with respect to x:
+  through the stride-1 form, because XLA runs the transposed convolution that a strided convolution's input
+  gradient is about 2x slower on a CPU (measured: 0.61 s against 0.32 s, batch 8, 128x128x192 -> 64x64x192)."""
+  return _strided_conv(x, kernel)
+
+
+def _strided_conv_forward(x, kernel):
+  return _strided_conv(x, kernel), (x, kernel)
+
+
+def _strided_conv_backward(residuals, gradient):
+  x, kernel = residuals
+  _, x_vjp = jax.vjp(lambda inputs: _strided_conv_as_stride_one(inputs, kernel)[:, :gradient.shape[1],
+                                                                                   :gradient.shape[2]], x)
+  _, kernel_vjp = jax.vjp(lambda weights: _strided_conv(x, weights), kernel)
+  return x_vjp(gradient)[0], kernel_vjp(gradient)[0]
+
+
+strided_conv.defvjp(_strided_conv_forward, _strided_conv_backward)
+
+
+class DownsampleConv(nn.Module):
+  """A 5x5 stride-2 convolution with 'same'-style padding (H -> ceil(H / 2)).
+
+  The parameters and the forward pass are those of flax.linen.Conv(features, (5, 5), strides=2, padding=2), so
+  checkpoints and exported models keep their meaning and coding is unchanged; only the gradient runs faster
+  (strided_conv).
+  """
+  features: int
+  kernel_init: nn.initializers.Initializer = default_kernel_init
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param('kernel', self.kernel_init, (5, 5, x.shape[-1], self.features))
+    bias = self.param('bias', nn.initializers.zeros, (self.features,))
+    if self.dtype is not None:
+      x, kernel, bias = x.astype(self.dtype), kernel.astype(self.dtype), bias.astype(self.dtype)
+    return strided_conv(x, kernel) + bias
 
 
 def subpixel_kernel(kernel):
@@ -48,6 +127,11 @@ def subpixel_kernel(kernel):
   return phased.transpose(0, 2, 4, 1, 3, 5).reshape(3, 3, c_in, 4 * c_out)
 
 
+def _subpixel_conv_transpose(x, kernel):
+  return depth_to_space(jax.lax.conv_general_dilated(x, subpixel_kernel(kernel).astype(x.dtype), (1, 1),
+                                                     ((1, 1), (1, 1)), dimension_numbers=_DIMENSIONS))
+
+
 class SubpixelConvTranspose(nn.Module):
   """A 5x5 stride-2 transposed convolution (H -> 2H), run as a 3x3 convolution plus depth-to-space.
 
@@ -57,14 +141,15 @@ class SubpixelConvTranspose(nn.Module):
   """
   features: int
   kernel_init: nn.initializers.Initializer = default_kernel_init
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', self.kernel_init, (5, 5, x.shape[-1], self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
-    y = jax.lax.conv_general_dilated(x, subpixel_kernel(kernel).astype(x.dtype), (1, 1), ((1, 1), (1, 1)),
-                                     dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    return depth_to_space(y) + bias
+    if self.dtype is not None:
+      x, bias = x.astype(self.dtype), bias.astype(self.dtype)
+    return _subpixel_conv_transpose(x, kernel) + bias
 
 
 def causal_mask(kernel_size):

@@ -4,7 +4,12 @@ Both normalise each channel by a learned norm of all channels at the same positi
 channels). GSDN first subtracts a learned affine function of the input, because GDN's outputs are zero-mean by
 construction and the paper argues the mean must be removed before dividing. The inverse layers (IGDN, IGSDN) are
 learned approximate inverses used in the synthesis transform.
+
+`dtype` is the computation dtype (mixed precision); the parameters stay float32 and are cast after the
+non-negative reparameterisation. None computes in float32, as the parameters are.
 """
+from typing import Any
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -18,24 +23,31 @@ def _channel_mix(x, matrix):
   return jnp.einsum('...j,ij->...i', x, matrix)
 
 
+def _cast(value, dtype):
+  return value if dtype is None else value.astype(dtype)
+
+
 class _Norm(nn.Module):
   """beta + Gamma x^2, the denominator shared by GDN and GSDN."""
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
     channels = x.shape[-1]
     beta = self.param('beta', lambda _, shape: nonneg_init(jnp.ones(shape)), (channels,))
     gamma = self.param('gamma', lambda _, shape: nonneg_init(0.1 * jnp.eye(shape[0])), (channels, channels))
-    return nonneg(beta, BETA_MIN) + _channel_mix(jnp.square(x), nonneg(gamma))
+    return _cast(nonneg(beta, BETA_MIN), self.dtype) + _channel_mix(jnp.square(x), _cast(nonneg(gamma), self.dtype))
 
 
 class GDN(nn.Module):
   """y = x / sqrt(beta + Gamma x^2); with inverse=True, IGDN: y = x * sqrt(...)."""
   inverse: bool = False
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
-    norm = jnp.sqrt(_Norm(name='norm')(x))
+    x = _cast(x, self.dtype)
+    norm = jnp.sqrt(_Norm(dtype=self.dtype, name='norm')(x))
     return x * norm if self.inverse else x / norm
 
 
@@ -45,23 +57,25 @@ class GSDN(nn.Module):
   As in the authors' code, b' and G' are kept non-negative like b and G (initialised near 0 and 0.1 I).
   """
   inverse: bool = False
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
+    x = _cast(x, self.dtype)
     channels = x.shape[-1]
     mean_bias = self.param('mean_bias', lambda _, shape: nonneg_init(jnp.zeros(shape)), (channels,))
     mean_matrix = self.param('mean_matrix', lambda _, shape: nonneg_init(0.1 * jnp.eye(shape[0])),
                              (channels, channels))
-    mean = nonneg(mean_bias) + _channel_mix(x, nonneg(mean_matrix))
-    norm = jnp.sqrt(_Norm(name='norm')(x))
+    mean = _cast(nonneg(mean_bias), self.dtype) + _channel_mix(x, _cast(nonneg(mean_matrix), self.dtype))
+    norm = jnp.sqrt(_Norm(dtype=self.dtype, name='norm')(x))
     if self.inverse:
       return x * norm + mean
     return (x - mean) / norm
 
 
-def normalization(kind, inverse=False, name=None):
+def normalization(kind, inverse=False, name=None, dtype=None):
   """The normalisation layer named by a config ('gdn' or 'gsdn')."""
   layers = {'gdn': GDN, 'gsdn': GSDN}
   if kind not in layers:
     raise ValueError(f"unknown normalisation {kind!r}; expected one of {sorted(layers)}")
-  return layers[kind](inverse=inverse, name=name)
+  return layers[kind](inverse=inverse, name=name, dtype=dtype)

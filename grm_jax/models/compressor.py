@@ -25,6 +25,7 @@ from grm_jax.models.transforms import AnalysisTransform, HyperAnalysis, HyperSyn
 FAMILIES = ('factorized', 'hyperprior', 'mean_scale', 'context', 'grm')
 AUTOREGRESSIVE = ('context', 'grm')
 STRIDE = 64  # g_a down-samples 16x and h_a 4x more
+TRANSFORM_DTYPES = ('float32', 'bfloat16')
 
 
 def pad_to_stride(x, stride=STRIDE):
@@ -43,20 +44,26 @@ class ImageCompressor(nn.Module):
   use_confidence: bool = True
   gating: str = 'product'
   order: str = 'raster'
+  # Mixed precision: the computation dtype of g_a, g_s, h_a and h_s. Their parameters, the entropy model and the
+  # loss stay float32 (the entropy model's likelihoods need the precision); inputs and outputs of the transforms
+  # are cast at their boundaries.
+  transform_dtype: str = 'float32'
 
   def setup(self):
     if self.family not in FAMILIES:
       raise ValueError(f"unknown model family {self.family!r}; expected one of {FAMILIES}")
-    n, m = self.channels, self.latent_channels
-    self.g_a = AnalysisTransform(n, m, self.norm)
-    self.g_s = SynthesisTransform(n, self.norm)
+    if self.transform_dtype not in TRANSFORM_DTYPES:
+      raise ValueError(f"unknown transform_dtype {self.transform_dtype!r}; expected one of {TRANSFORM_DTYPES}")
+    n, m, dtype = self.channels, self.latent_channels, jnp.dtype(self.transform_dtype)
+    self.g_a = AnalysisTransform(n, m, self.norm, dtype=dtype)
+    self.g_s = SynthesisTransform(n, self.norm, dtype=dtype)
     if self.family == 'factorized':
       self.y_density = FactorizedDensity(m)
       return
-    self.h_a = HyperAnalysis(n)
+    self.h_a = HyperAnalysis(n, dtype=dtype)
     self.z_density = FactorizedDensity(n)
     hyper_channels = m if self.family == 'hyperprior' else 2 * m
-    self.h_s = HyperSynthesis(n, 3 * m // 2, hyper_channels)
+    self.h_s = HyperSynthesis(n, 3 * m // 2, hyper_channels, dtype=dtype)
     if self.family in AUTOREGRESSIVE:
       self.y_parameters = AutoregressiveEntropyParameters(
           m, self.hidden, use_reference=self.family == 'grm' and self.use_reference,
@@ -68,19 +75,23 @@ class ImageCompressor(nn.Module):
 
   # The stages of the forward pass, one method each, so that the codec runs them separately.
 
+  def _transform(self, transform, inputs):
+    """A transform in its computation dtype, with float32 outputs (no casts at all in float32)."""
+    return transform(inputs.astype(self.transform_dtype)).astype(jnp.float32)
+
   def analysis(self, x):
     """y of an image [B, H, W, 3], padded to the stride first."""
-    return self.g_a(pad_to_stride(x))
+    return self._transform(self.g_a, pad_to_stride(x))
 
   def synthesis(self, y_hat):
     """The reconstruction of the padded image."""
-    return self.g_s(y_hat)
+    return self._transform(self.g_s, y_hat)
 
   def hyper_analysis(self, y):
-    return self.h_a(jnp.abs(y) if self.family == 'hyperprior' else y)
+    return self._transform(self.h_a, jnp.abs(y) if self.family == 'hyperprior' else y)
 
   def hyper_features(self, z_hat):
-    return self.h_s(z_hat)
+    return self._transform(self.h_s, z_hat)
 
   def factorized_density(self):
     """The factorized density of the family: of z, or of y for the factorized prior."""
@@ -110,24 +121,33 @@ class ImageCompressor(nn.Module):
       return hyper[..., :m], bounded_scale(hyper[..., m:]), {}
     return self.y_parameters(y_hat, hyper)
 
-  def __call__(self, x, train: bool = False):
-    """x: float [B, H, W, 3] in [0, 1]. Training needs the 'noise' rng stream.
+  def _training_noise(self, value, draw, example_keys):
+    """value + U(-0.5, 0.5), from the 'noise' rng stream, or from each example's own key (fold_in(key, draw))."""
+    if example_keys is None:
+      return add_uniform_noise(value, self.make_rng('noise'))
+    keys = jax.vmap(lambda key: jax.random.fold_in(key, draw))(example_keys)
+    return jax.vmap(add_uniform_noise)(value, keys)
+
+  def __call__(self, x, train: bool = False, example_keys=None):
+    """x: float [B, H, W, 3] in [0, 1]. Training draws its noise from example_keys (uint32 [B, 2], one key per
+    example: the noise of an example then depends on its key alone, however the batch is split across devices)
+    or, without them, from the 'noise' rng stream.
 
     Returns a dict: x_hat (cropped to H x W, not clipped), likelihoods {'y', 'z'}, bpp, bpp_y, bpp_z (means over
     the batch, per original pixel), and aux (earlier prediction stages and reference scores, where present).
     """
     b, h, w, _ = x.shape
     y = self.analysis(x)
-    noise = (lambda: self.make_rng('noise')) if train else None
+    noise = lambda value, draw: self._training_noise(value, draw, example_keys)  # pylint: disable=unnecessary-lambda-assignment
     likelihoods, aux = {}, {}
 
     if self.family == 'factorized':
-      y_rate = add_uniform_noise(y, noise()) if train else jnp.round(y)
+      y_rate = noise(y, 1) if train else jnp.round(y)
       likelihoods['y'] = self.y_density(y_rate)
       y_hat = straight_through_round(y) if train else jnp.round(y)
     else:
       z = self.hyper_analysis(y)
-      z_hat = add_uniform_noise(z, noise()) if train else jnp.round(z)
+      z_hat = noise(z, 0) if train else jnp.round(z)
       likelihoods['z'] = self.z_density(z_hat)
       hyper = self.hyper_features(z_hat)
       y_context = (straight_through_round(y) if train else jnp.round(y)) if self.autoregressive else None
@@ -136,7 +156,7 @@ class ImageCompressor(nn.Module):
         y_hat = y_context
       else:
         y_hat = straight_through_round(y, mu) if train else round_with_offset(y, mu)
-      y_rate = add_uniform_noise(y, noise()) if train else y_hat
+      y_rate = noise(y, 1) if train else y_hat
       likelihoods['y'] = gaussian_likelihood(y_rate, mu, sigma)
       if 'stages' in aux:
         aux['stage_likelihoods'] = [gaussian_likelihood(y_rate, *stage) for stage in aux.pop('stages')]

@@ -1,9 +1,15 @@
 """train_and_evaluate(config, workdir): data-parallel training over every device JAX sees, on one or many hosts.
 
-The train step is a pure function, pmapped over local devices: each device takes its slice of the batch,
-gradients and metrics are averaged with a collective (pmean), and every replica applies the same update. The
-noise of each example comes from a key folded from (seed, step, global sample index), so the update does not
-depend on how the batch is split across devices or hosts, and a resumed run repeats an uninterrupted one.
+The train step is a pure function of per-device code (`parallel.data_parallel`: jit over a device mesh, with
+shard_map): each device takes its slice of the batch, gradients and metrics are averaged with a collective
+(pmean), and every replica applies the same update. The noise of each example comes from a key folded from
+(seed, step, global sample index), so the update does not depend on how the batch is split across devices or
+hosts, and a resumed run repeats an uninterrupted one.
+
+The loop never waits for the device between steps: metrics stay on the device until a logging or checkpoint
+step fetches them (the NaN check happens there, before anything is saved), figures that only feed the log
+(MS-SSIM of the training crops) are computed on logging steps only, and the input pipeline prepares the next
+batches in background threads.
 """
 import logging
 import os
@@ -18,10 +24,10 @@ import tqdm
 
 from grm_jax import losses, metrics, models
 from grm_jax.errors import GrmError
-from grm_jax.training import checkpoints, input_pipeline, optim, provenance
+from grm_jax.training import checkpoints, input_pipeline, optim, parallel, params_bundle, provenance
 from grm_jax.training.summary import SummaryWriter
 
-AXIS = 'devices'
+AXIS = parallel.AXIS
 
 
 class TrainingDiverged(GrmError):
@@ -36,26 +42,18 @@ def init_state(model, optimizer, config):
 
 
 def make_train_step(model, optimizer, config):
-  """(state, uint8 images [b, P, P, 3], int32 sample ids [b]) -> (state, metrics); run under pmap(AXIS)."""
+  """(state, uint8 images [b, P, P, 3], int32 sample ids [b]) -> (state, metrics): per-device code, for
+  parallel.data_parallel (or any mapping that names AXIS)."""
   base_key = jax.random.PRNGKey(config.seed)
-  with_ms_ssim = config.patch_size >= metrics.MS_SSIM_MIN_SIDE
-
-  def example_loss(params, image, key):
-    x = image[None].astype(jnp.float32) / 255.0
-    out = model.apply({'params': params}, x, train=True, rngs={'noise': key})
-    loss, summary = losses.rate_distortion_loss(out, x, config.lambda_, config.distortion,
-                                                config.stage_rate_weight)
-    if with_ms_ssim:
-      summary['ms_ssim'] = jax.lax.stop_gradient(metrics.ms_ssim(jnp.clip(out['x_hat'], 0, 1), x)[0])
-    return loss, summary
 
   def train_step(state, images, sample_ids):
     step_key = jax.random.fold_in(base_key, state['step'])
     keys = jax.vmap(lambda i: jax.random.fold_in(step_key, i))(sample_ids)
+    x = images.astype(jnp.float32) / 255.0
 
     def loss_fn(params):
-      loss, summary = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, images, keys)
-      return jnp.mean(loss), jax.tree_util.tree_map(jnp.mean, summary)
+      out = model.apply({'params': params}, x, train=True, example_keys=keys)
+      return losses.rate_distortion_loss(out, x, config.lambda_, config.distortion, config.stage_rate_weight)
 
     (_, summary), grads = jax.value_and_grad(loss_fn, has_aux=True)(state['params'])
     grads, summary = jax.lax.pmean((grads, summary), AXIS)
@@ -64,6 +62,19 @@ def make_train_step(model, optimizer, config):
     return {'step': state['step'] + 1, 'params': params, 'opt_state': opt_state}, summary
 
   return train_step
+
+
+def make_crop_metrics(model):
+  """(params, uint8 images [b, P, P, 3]) -> {'ms_ssim'}: per-device code, for logging steps only (MS-SSIM costs
+  as much as a third of a small model's train step). The reconstruction is the one training sees: g_s of the
+  rounded latents."""
+
+  def crop_metrics(params, images):
+    x = images.astype(jnp.float32) / 255.0
+    out = model.apply({'params': params}, x, train=False)
+    return {'ms_ssim': jax.lax.pmean(jnp.mean(metrics.ms_ssim(jnp.clip(out['x_hat'], 0, 1), x)), AXIS)}
+
+  return crop_metrics
 
 
 def make_eval_step(model):
@@ -76,14 +87,6 @@ def make_eval_step(model):
       summary['ms_ssim'] = metrics.ms_ssim(x_hat, x)[0]
     return summary
   return jax.jit(eval_step)
-
-
-def _split_for_devices(array, devices):
-  return array.reshape((devices, array.shape[0] // devices) + array.shape[1:])
-
-
-def _unreplicate(tree):
-  return jax.device_get(jax.tree_util.tree_map(lambda x: x[0], tree))
 
 
 def _format(step, total, summary, lr, steps_per_second):
@@ -117,13 +120,15 @@ class Validation:
 
 
 def _initialize_from(state, optimizer, workdir):
-  """The state with the parameters of another run's latest checkpoint, or of an exported model directory (same
-  model), and a fresh optimiser."""
+  """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
+  parameter bundle (same model), and a fresh optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
     _, params, _, meta = model_dir.load(workdir)
     step = meta.get('checkpoint_step', 0)
+  elif params_bundle.is_bundle(workdir):
+    params, _, step = params_bundle.read(workdir)
   else:
     params, _, step = checkpoints.restore_latest_params(folder) if os.path.isdir(folder) else (None, None, None)
   if params is None:
@@ -143,6 +148,50 @@ def check_batch_layout(config):
   if config.batch_size % (processes * devices):
     raise GrmError(f"batch_size {config.batch_size} must be a multiple of the {processes * devices} devices "
                    f"({processes} process(es) x {devices} local device(s))")
+
+
+def _agreed(flag):
+  """Process 0's answer, on every process: they must all stop at the same step."""
+  if jax.process_count() == 1:
+    return flag
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  return bool(multihost_utils.broadcast_one_to_all(np.asarray(flag)))
+
+
+def describe_devices(config):
+  """One line that tells a pod user at once whether every chip takes part."""
+  devices = jax.devices()
+  kinds = sorted({d.device_kind for d in devices})
+  return (f"jax {jax.__version__} on {jax.default_backend()} ({', '.join(kinds)}): {jax.process_count()} "
+          f"process(es), {jax.local_device_count()} local and {jax.device_count()} global device(s); global batch "
+          f"{config.batch_size} = {config.batch_size // jax.device_count()} per device; transforms in "
+          f"{config.model.get('transform_dtype', 'float32')}")
+
+
+class PendingMetrics:
+  """The train metrics of the steps since the last log, left on the device until someone needs them."""
+
+  def __init__(self):
+    self.steps, self.summaries = [], []
+
+  def add(self, step, summary):
+    self.steps.append(step)
+    self.summaries.append(summary)
+
+  def check_finite(self, checkpoint_manager, workdir):
+    """Raises TrainingDiverged at the first step whose loss is NaN or Inf (fetches the losses)."""
+    for step, summary in zip(self.steps, self.summaries):
+      loss = float(parallel.to_host(summary['loss']))
+      if not np.isfinite(loss):
+        last = checkpoint_manager.latest_step()
+        kept = f"the last good checkpoint (step {last}) is kept" if last else "no checkpoint had been saved yet"
+        raise TrainingDiverged(f"the loss became {loss} at step {step}; stopped without saving that state; "
+                               f"{kept} in {workdir}/checkpoints")
+
+  def mean_and_clear(self):
+    fetched = [parallel.to_host(summary) for summary in self.summaries]
+    self.steps, self.summaries = [], []
+    return {k: float(np.mean([s[k] for s in fetched])) for k in fetched[0]}
 
 
 def train_and_evaluate(config, workdir):
@@ -170,12 +219,17 @@ def train_and_evaluate(config, workdir):
       workers=config.loader_workers)
   validation = Validation(model, config) if config.val_data and config.eval_every else None
   writer = SummaryWriter(os.path.join(workdir, 'tensorboard')) if is_chief else None
-  train_step = jax.pmap(make_train_step(model, optimizer, config), axis_name=AXIS, donate_argnums=(0,))
-  replicated = jax.device_put_replicated(state, jax.local_devices())
+  mesh = parallel.data_mesh()
+  train_step = parallel.data_parallel(make_train_step(model, optimizer, config), mesh, donate_first=True)
+  crop_metrics = (parallel.data_parallel(make_crop_metrics(model), mesh)
+                  if config.patch_size >= metrics.MS_SSIM_MIN_SIDE else None)
+  replicated = parallel.replicate(state, mesh)
 
   bar = tqdm.tqdm(total=config.num_steps, initial=start, unit='step', dynamic_ncols=True,
                   disable=not (is_chief and sys.stdout.isatty()))
   say = bar.write if not bar.disable else print
+  if is_chief:
+    say(describe_devices(config))
   last_time, last_step = time.perf_counter(), start
   if start:  # resumed: carry on the record of this workdir
     previous = provenance.read(workdir)
@@ -183,20 +237,24 @@ def train_and_evaluate(config, workdir):
   else:
     earlier_seconds, parent = 0.0, provenance.parent(config)
   session_start = time.perf_counter()
+  time_limit = 60.0 * config.get('time_limit_minutes', 0.0)
+  pending = PendingMetrics()
   try:
     batches = loader.iterate(start)
     for step in range(start + 1, config.num_steps + 1):
       images, sample_ids = next(batches)
-      replicated, summary = train_step(replicated, _split_for_devices(images, devices),
-                                       _split_for_devices(sample_ids.astype(np.int32), devices))
-      summary = {k: float(v) for k, v in _unreplicate(summary).items()}
-      if not np.isfinite(summary['loss']):
-        last = checkpoint_manager.latest_step()
-        kept = f"the last good checkpoint (step {last}) is kept" if last else "no checkpoint had been saved yet"
-        raise TrainingDiverged(f"the loss became {summary['loss']} at step {step}; stopped without saving "
-                               f"that state; {kept} in {workdir}/checkpoints")
+      images, sample_ids = parallel.shard_batch((images, sample_ids.astype(np.int32)), mesh)
+      replicated, summary = train_step(replicated, images, sample_ids)
+      pending.add(step, summary)
       bar.update(1)
-      if step % config.log_every == 0 or step == config.num_steps:
+      last = step == config.num_steps or bool(time_limit and step % config.log_every == 0 and _agreed(
+          time.perf_counter() - session_start > time_limit))
+      if step % config.log_every == 0 or last:
+        pending.check_finite(checkpoint_manager, workdir)
+        summary = pending.mean_and_clear()
+        if crop_metrics is not None:
+          summary.update({k: float(v) for k, v in parallel.to_host(
+              crop_metrics(replicated['params'], images)).items()})
         now = time.perf_counter()
         speed = (step - last_step) / (now - last_time)
         last_time, last_step = now, step
@@ -206,18 +264,24 @@ def train_and_evaluate(config, workdir):
           writer.scalars(step, {**{f'train/{k}': v for k, v in summary.items()}, 'train/learning_rate': lr,
                                 'train/steps_per_second': speed})
       if validation is not None and step % config.eval_every == 0:
-        result = validation(_unreplicate(replicated)['params'])
+        result = validation(parallel.to_host(replicated['params']))
         if is_chief:
           say(f"validation at step {step}: " + '  '.join(f"{k[4:]} {v:.4f}" for k, v in result.items()))
           writer.scalars(step, result)
-      if step % config.checkpoint_every == 0 or step == config.num_steps:
-        checkpoints.save(checkpoint_manager, step, _unreplicate(replicated), config)
+      if step % config.checkpoint_every == 0 or last:
+        pending.check_finite(checkpoint_manager, workdir)
+        checkpoints.save(checkpoint_manager, step, parallel.to_host(replicated), config)
         if is_chief:
           provenance.write(workdir, config, step, earlier_seconds + time.perf_counter() - session_start, parent)
+      if last:
+        if step < config.num_steps and is_chief:
+          say(f"time limit of {config.time_limit_minutes} min reached at step {step}: checkpoint saved; the same "
+              "command resumes from it")
+        break
   finally:
     bar.close()
     checkpoint_manager.wait_until_finished()
     checkpoint_manager.close()
     if writer is not None:
       writer.close()
-  return _unreplicate(replicated)
+  return parallel.to_host(replicated)

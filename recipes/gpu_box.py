@@ -1,0 +1,190 @@
+"""Turns a short loan of a GPU box into a trained model: pack here, train there, export here.
+
+The box (one H100 or H200, Python 3.12, current JAX, no TensorFlow, no ml-collections, no network) receives the
+working tree, at most 64 MiB, and returns at most 64 MiB, 16 MiB a file, 8 files. So:
+
+  1. here, on the CPU machine:
+       python recipes/gpu_box.py pack                    # gpu_bundle/: a packed subset of the training set + wheels
+  2. on the box, in the repository root (the device tool: carry gpu_bundle):
+       python3 recipes/gpu_box.py train --minutes 8 --config configs/grm_small.py \
+           --init-from models/grm-small-0.013 --out $OUT/run
+       python3 recipes/gpu_box.py bench --out $OUT       # steps/s: paper-size grm, grm_small, the PyTorch peer
+  3. here again:
+       grm export OUT/run models/my-gpu-model --dtype float16
+
+`train` installs the missing wheels from the bundle, trains with train.py's trainer for the given minutes (from
+scratch, or from a shipped model or model directory with --init-from; the config's schedule is kept, so a second
+loan with the same command and a workdir that survived resumes it), and writes the float16 parameters in chunks
+of at most 15 MiB (training/params_bundle.py), the run record and the log to --out.
+"""
+import argparse
+import ast
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+BUNDLE = REPO / 'gpu_bundle'
+# What the box lacks (its image has jax, flax, optax, orbax-checkpoint, pillow, absl-py, PyYAML, tqdm, scipy and
+# PyTorch): ml-collections for the configs, and CompressAI with the two small packages it needs for the peer.
+WHEELS = ('ml-collections==1.1.0', 'compressai==1.2.8', 'pytorch-msssim==1.0.0')
+PLATFORMS = ('manylinux_2_34_x86_64', 'manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64')
+TREE_LIMIT = 64 * 2**20
+
+
+def _as_jpeg(path):
+  """A JPEG file as it is; anything else (large PNGs) as a JPEG of quality 95, to fit more photographs."""
+  import io  # pylint: disable=import-outside-toplevel
+  from grm_jax import image_io  # pylint: disable=import-outside-toplevel
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  if path.suffix.lower() in ('.jpg', '.jpeg'):
+    return path.read_bytes()
+  buffer = io.BytesIO()
+  Image.fromarray(image_io.read_image(path)).save(buffer, format='JPEG', quality=95)
+  return buffer.getvalue()
+
+
+def pack(args):
+  """A deterministic random subset of the config's training images up to --megabytes, and the wheels."""
+  from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import input_pipeline  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  config = load_config(args.config)
+  source = input_pipeline.open_source(config.train_data)
+  out = pathlib.Path(args.out)
+  shutil.rmtree(out / 'data', ignore_errors=True)
+  (out / 'data').mkdir(parents=True)
+  budget, used, count = args.megabytes * 2**20, 0, 0
+  for index in np.random.default_rng(0).permutation(len(source.paths)):
+    path = pathlib.Path(source.paths[index])
+    data = _as_jpeg(path)
+    if used + len(data) > budget:
+      continue
+    (out / 'data' / f'{count:04d}_{path.stem}.jpg').write_bytes(data)
+    used, count = used + len(data), count + 1
+  wheels = out / 'wheels'
+  wheels.mkdir(exist_ok=True)
+  platforms = [flag for platform in PLATFORMS for flag in ('--platform', platform)]
+  subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--only-binary=:all:',
+                  '--python-version', '3.12', '--implementation', 'cp', *platforms, '-d', str(wheels), *WHEELS],
+                 check=True)
+  tracked = subprocess.run(['git', 'ls-files', '-z'], cwd=REPO, capture_output=True, check=True).stdout
+  tree = sum((REPO / name).stat().st_size for name in tracked.decode().split('\0') if name and
+             (REPO / name).is_file())
+  bundle = sum(p.stat().st_size for p in out.rglob('*') if p.is_file())
+  print(f"{out}: {count} of {len(source.paths)} training images ({used / 2**20:.1f} MiB) and "
+        f"{len(list(wheels.glob('*.whl')))} wheels; with the tracked files {(tree + bundle) / 2**20:.1f} MiB travel "
+        f"(limit {TREE_LIMIT / 2**20:.0f} MiB)")
+  if tree + bundle > TREE_LIMIT:
+    sys.exit(f"gpu_box.py: error: {(tree + bundle) / 2**20:.1f} MiB is over the {TREE_LIMIT / 2**20:.0f} MiB the box "
+             "accepts; pack with fewer --megabytes")
+
+
+def _install_wheels(bundle):
+  """Makes the bundle's wheels importable (pip into a private folder; no network needed)."""
+  try:
+    import ml_collections  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    return
+  except ImportError:
+    pass
+  site = pathlib.Path('/tmp/grm_site')
+  subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps', '--no-compile',
+                  '--target', str(site), *map(str, sorted((bundle / 'wheels').glob('*.whl')))], check=True)
+  sys.path.insert(0, str(site))
+  os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(site), os.environ.get('PYTHONPATH')]))
+
+
+def _parse_overrides(pairs):
+  values = {}
+  for pair in pairs:
+    field, _, text = pair.partition('=')
+    try:
+      values[field] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      values[field] = text
+  return values
+
+
+def train(args):
+  bundle = pathlib.Path(args.bundle)
+  _install_wheels(bundle)
+  import jax  # pylint: disable=import-outside-toplevel
+  from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import params_bundle, trainer  # pylint: disable=import-outside-toplevel
+  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
+  config = load_config(args.config)
+  config.train_data = f'folder:{bundle / "data"}'
+  config.val_data = ''
+  config.time_limit_minutes = args.minutes
+  if args.init_from:
+    config.init_from = str(zoo.resolve(args.init_from))
+  for field, value in _parse_overrides(args.set).items():
+    target = config
+    *parents, name = field.split('.')
+    for parent in parents:
+      target = target[parent]
+    target[name] = value
+  out = pathlib.Path(args.out)
+  out.mkdir(parents=True, exist_ok=True)
+  start = time.perf_counter()
+  state = trainer.train_and_evaluate(config, args.workdir)
+  seconds = time.perf_counter() - start
+  params_bundle.write(out, state['params'], config, int(state['step']), dtype='float16')
+  shutil.copyfile(pathlib.Path(args.workdir) / 'provenance.json', out / 'provenance.json')
+  summary = {'steps': int(state['step']), 'wall_seconds': round(seconds, 1), 'device': jax.devices()[0].device_kind,
+             'jax': jax.__version__}
+  (out / 'run.json').write_text(json.dumps(summary, indent=2) + '\n')
+  print(f"wrote {out}: step {summary['steps']} after {seconds:.0f} s on {summary['device']}; here: "
+        f"grm export {out} models/NAME --dtype float16")
+
+
+def bench(args):
+  """Steps/s of the paper-size grm and grm_small (float32 and bfloat16 transforms) and of the PyTorch peer."""
+  _install_wheels(pathlib.Path(args.bundle))
+  out = pathlib.Path(args.out)
+  out.mkdir(parents=True, exist_ok=True)
+  runs = [['benchmarks/train_step.py', '--config', config, '--batch', '8', '--patch', '256', '--steps', '20',
+           '--transform-dtype', dtype]
+          for config in ('configs/grm.py', 'configs/grm_small.py') for dtype in ('float32', 'bfloat16')]
+  runs.append(['benchmarks/peer_train_step.py', '--device', 'cuda', '--steps', '20', '--rounds', '1'])
+  with open(out / 'bench.txt', 'w', encoding='utf-8') as log:
+    for run in runs:
+      result = subprocess.run([sys.executable, *run], cwd=REPO, capture_output=True, text=True, check=False)
+      text = f"$ python {' '.join(run)}\n{result.stdout}{result.stderr[-2000:] if result.returncode else ''}\n"
+      print(text, flush=True)
+      log.write(text)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  commands = parser.add_subparsers(dest='command', required=True)
+  packing = commands.add_parser('pack', help='here: the training subset and the wheels, into gpu_bundle/')
+  packing.add_argument('--config', default='configs/grm_small.py', help='whose train_data to sample')
+  packing.add_argument('--megabytes', type=float, default=20.0, help='size of the training subset')
+  packing.add_argument('--out', default=str(BUNDLE))
+  packing.set_defaults(run=pack)
+  training = commands.add_parser('train', help='on the box: train for some minutes, write a parameter bundle')
+  training.add_argument('--minutes', type=float, required=True)
+  training.add_argument('--config', default='configs/grm_small.py')
+  training.add_argument('--init-from', default='', help='a shipped model name or a model directory')
+  training.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', help='config overrides')
+  training.add_argument('--workdir', default='/tmp/grm_gpu_run')
+  training.add_argument('--bundle', default=str(BUNDLE))
+  training.add_argument('--out', required=True)
+  training.set_defaults(run=train)
+  benchmark = commands.add_parser('bench', help='on the box: train-step speed, ours and the peer')
+  benchmark.add_argument('--bundle', default=str(BUNDLE))
+  benchmark.add_argument('--out', required=True)
+  benchmark.set_defaults(run=bench)
+  args = parser.parse_args()
+  args.run(args)
+
+
+if __name__ == '__main__':
+  main()
