@@ -90,13 +90,8 @@ def _strided_conv_backward(residuals, gradient):
 strided_conv.defvjp(_strided_conv_forward, _strided_conv_backward)
 
 
-class DownsampleConv(nn.Module):
-  """A 5x5 stride-2 convolution with 'same'-style padding (H -> ceil(H / 2)).
-
-  The parameters and the forward pass are those of flax.linen.Conv(features, (5, 5), strides=2, padding=2), so
-  checkpoints and exported models keep their meaning and coding is unchanged; only the gradient runs faster
-  (strided_conv).
-  """
+class _StrideTwoConv(nn.Module):
+  """A 5x5 stride-2 layer: its parameters (HWIO kernel, bias), cast to the computation dtype, and _convolve."""
   features: int
   kernel_init: nn.initializers.Initializer = default_kernel_init
   dtype: Any = None
@@ -107,7 +102,20 @@ class DownsampleConv(nn.Module):
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     if self.dtype is not None:
       x, kernel, bias = x.astype(self.dtype), kernel.astype(self.dtype), bias.astype(self.dtype)
-    return strided_conv(x, kernel) + bias
+    return self._convolve(x, kernel) + bias
+
+
+class DownsampleConv(_StrideTwoConv):
+  """A 5x5 stride-2 convolution with 'same'-style padding (H -> ceil(H / 2)).
+
+  The parameters and the forward pass are those of flax.linen.Conv(features, (5, 5), strides=2, padding=2), so
+  checkpoints and exported models keep their meaning and coding is unchanged; only the gradient runs faster
+  (strided_conv).
+  """
+
+  @staticmethod
+  def _convolve(x, kernel):
+    return strided_conv(x, kernel)
 
 
 def subpixel_kernel(kernel):
@@ -127,29 +135,18 @@ def subpixel_kernel(kernel):
   return phased.transpose(0, 2, 4, 1, 3, 5).reshape(3, 3, c_in, 4 * c_out)
 
 
-def _subpixel_conv_transpose(x, kernel):
-  return depth_to_space(jax.lax.conv_general_dilated(x, subpixel_kernel(kernel).astype(x.dtype), (1, 1),
-                                                     ((1, 1), (1, 1)), dimension_numbers=_DIMENSIONS))
-
-
-class SubpixelConvTranspose(nn.Module):
+class SubpixelConvTranspose(_StrideTwoConv):
   """A 5x5 stride-2 transposed convolution (H -> 2H), run as a 3x3 convolution plus depth-to-space.
 
   The parameters are those of the transposed convolution, so checkpoints keep its meaning; only the execution
   differs. On the CPU, XLA runs the strided transposed convolution about 20x slower than a convolution (see the
   project notes), and the sub-pixel form is as fast as a plain convolution everywhere.
   """
-  features: int
-  kernel_init: nn.initializers.Initializer = default_kernel_init
-  dtype: Any = None
 
-  @nn.compact
-  def __call__(self, x):
-    kernel = self.param('kernel', self.kernel_init, (5, 5, x.shape[-1], self.features))
-    bias = self.param('bias', nn.initializers.zeros, (self.features,))
-    if self.dtype is not None:
-      x, bias = x.astype(self.dtype), bias.astype(self.dtype)
-    return _subpixel_conv_transpose(x, kernel) + bias
+  @staticmethod
+  def _convolve(x, kernel):
+    return depth_to_space(jax.lax.conv_general_dilated(x, subpixel_kernel(kernel), (1, 1), ((1, 1), (1, 1)),
+                                                       dimension_numbers=_DIMENSIONS))
 
 
 def causal_mask(kernel_size):
