@@ -15,7 +15,8 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
   """
   if distortion not in DISTORTIONS:
     raise ValueError(f"unknown distortion {distortion!r}; expected one of {DISTORTIONS}")
-  mse = metrics.mse(outputs['x_hat'], x)
+  per_image_mse = jnp.mean(jnp.square(outputs['x_hat'] - x), axis=(1, 2, 3))
+  mse = jnp.mean(per_image_mse)  # the images of a batch have the same size
   if distortion == 'mse':
     distortion_term = 255.0**2 * mse
   else:
@@ -25,7 +26,6 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
   stage_bpp = [bits(lik) / pixels for lik in outputs['aux'].get('stage_likelihoods', [])]
   if stage_bpp:
     loss = loss + stage_rate_weight * sum(stage_bpp)
-  per_image_mse = jnp.mean(jnp.square(outputs['x_hat'] - x), axis=(1, 2, 3))
   summary = {'loss': loss, 'bpp': outputs['bpp'], 'bpp_y': outputs['bpp_y'], 'bpp_z': outputs['bpp_z'], 'mse': mse,
              'psnr': jnp.mean(10.0 * jnp.log10(1.0 / per_image_mse))}
   for name, value in zip(('bpp_local', 'bpp_reference'), stage_bpp):

@@ -12,13 +12,12 @@ working tree, at most 64 MiB, and returns at most 64 MiB, 16 MiB a file, 8 files
   3. here again:
        grm export OUT/run models/my-gpu-model --dtype float16
 
-`train` installs the missing wheels from the bundle, trains with train.py's trainer for the given minutes (from
+`train` installs the missing wheels from the bundle, runs train.py on the bundle's images for the given minutes (from
 scratch, or from a shipped model or model directory with --init-from; the config's schedule is kept, so a second
 loan with the same command and a workdir that survived resumes it), and writes the float16 parameters in chunks
-of at most 15 MiB (training/params_bundle.py), the run record and the log to --out.
+of at most 15 MiB (training/params_bundle.py), the run record and the steps done to --out.
 """
 import argparse
-import ast
 import json
 import os
 import pathlib
@@ -100,47 +99,28 @@ def _install_wheels(bundle):
   os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(site), os.environ.get('PYTHONPATH')]))
 
 
-def _parse_overrides(pairs):
-  values = {}
-  for pair in pairs:
-    field, _, text = pair.partition('=')
-    try:
-      values[field] = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-      values[field] = text
-  return values
-
-
 def train(args):
+  """train.py itself, on the bundle's images for --minutes, then its last checkpoint as a parameter bundle."""
   bundle = pathlib.Path(args.bundle)
   _install_wheels(bundle)
-  import jax  # pylint: disable=import-outside-toplevel
-  from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
-  from grm_jax.training import params_bundle, trainer  # pylint: disable=import-outside-toplevel
   from grm_jax import zoo  # pylint: disable=import-outside-toplevel
-  config = load_config(args.config)
-  config.train_data = f'folder:{bundle / "data"}'
-  config.val_data = ''
-  config.time_limit_minutes = args.minutes
+  command = [sys.executable, 'train.py', '--config', args.config, '--workdir', args.workdir,
+             f'--config.train_data=folder:{bundle / "data"}', '--config.val_data=',
+             f'--config.time_limit_minutes={args.minutes}', *(f'--config.{pair}' for pair in args.set)]
   if args.init_from:
-    config.init_from = str(zoo.resolve(args.init_from))
-  for field, value in _parse_overrides(args.set).items():
-    target = config
-    *parents, name = field.split('.')
-    for parent in parents:
-      target = target[parent]
-    target[name] = value
-  out = pathlib.Path(args.out)
-  out.mkdir(parents=True, exist_ok=True)
+    command.append(f'--config.init_from={zoo.resolve(args.init_from)}')
   start = time.perf_counter()
-  state = trainer.train_and_evaluate(config, args.workdir)
+  subprocess.run(command, cwd=REPO, check=True)
   seconds = time.perf_counter() - start
-  params_bundle.write(out, state['params'], config, int(state['step']), dtype='float16')
+
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import checkpoints, params_bundle  # pylint: disable=import-outside-toplevel
+  params, config, step = checkpoints.restore_latest_params(str(pathlib.Path(args.workdir) / 'checkpoints'))
+  out = pathlib.Path(args.out)
+  params_bundle.write(out, params, ml_collections.ConfigDict(config), step, dtype='float16')
   shutil.copyfile(pathlib.Path(args.workdir) / 'provenance.json', out / 'provenance.json')
-  summary = {'steps': int(state['step']), 'wall_seconds': round(seconds, 1), 'device': jax.devices()[0].device_kind,
-             'jax': jax.__version__}
-  (out / 'run.json').write_text(json.dumps(summary, indent=2) + '\n')
-  print(f"wrote {out}: step {summary['steps']} after {seconds:.0f} s on {summary['device']}; here: "
+  (out / 'run.json').write_text(json.dumps({'steps': step, 'wall_seconds': round(seconds, 1)}, indent=2) + '\n')
+  print(f"wrote {out}: step {step} after {seconds:.0f} s (train.py, compiles included); here: "
         f"grm export {out} models/NAME --dtype float16")
 
 
@@ -173,7 +153,8 @@ def main():
   training.add_argument('--minutes', type=float, required=True)
   training.add_argument('--config', default='configs/grm_small.py')
   training.add_argument('--init-from', default='', help='a shipped model name or a model directory')
-  training.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', help='config overrides')
+  training.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
+                        help="config overrides, as train.py's --config.FIELD=VALUE")
   training.add_argument('--workdir', default='/tmp/grm_gpu_run')
   training.add_argument('--bundle', default=str(BUNDLE))
   training.add_argument('--out', required=True)

@@ -138,16 +138,15 @@ class ImageCompressor(nn.Module):
     """
     b, h, w, _ = x.shape
     y = self.analysis(x)
-    noise = lambda value, draw: self._training_noise(value, draw, example_keys)  # pylint: disable=unnecessary-lambda-assignment
     likelihoods, aux = {}, {}
 
     if self.family == 'factorized':
-      y_rate = noise(y, 1) if train else jnp.round(y)
+      y_rate = self._training_noise(y, 1, example_keys) if train else jnp.round(y)
       likelihoods['y'] = self.y_density(y_rate)
       y_hat = straight_through_round(y) if train else jnp.round(y)
     else:
       z = self.hyper_analysis(y)
-      z_hat = noise(z, 0) if train else jnp.round(z)
+      z_hat = self._training_noise(z, 0, example_keys) if train else jnp.round(z)
       likelihoods['z'] = self.z_density(z_hat)
       hyper = self.hyper_features(z_hat)
       y_context = (straight_through_round(y) if train else jnp.round(y)) if self.autoregressive else None
@@ -156,7 +155,7 @@ class ImageCompressor(nn.Module):
         y_hat = y_context
       else:
         y_hat = straight_through_round(y, mu) if train else round_with_offset(y, mu)
-      y_rate = noise(y, 1) if train else y_hat
+      y_rate = self._training_noise(y, 1, example_keys) if train else y_hat
       likelihoods['y'] = gaussian_likelihood(y_rate, mu, sigma)
       if 'stages' in aux:
         aux['stage_likelihoods'] = [gaussian_likelihood(y_rate, *stage) for stage in aux.pop('stages')]

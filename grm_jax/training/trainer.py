@@ -197,7 +197,7 @@ class PendingMetrics:
 def train_and_evaluate(config, workdir):
   """Trains config's model in workdir, resuming from its latest checkpoint; returns the final host state."""
   check_batch_layout(config)
-  devices, is_chief = jax.local_device_count(), jax.process_index() == 0
+  is_chief = jax.process_index() == 0
   model = models.build(config)
   optimizer, schedule = optim.make_optimizer(config)
   state = init_state(model, optimizer, config)
