@@ -2,6 +2,7 @@
 
   python evaluate.py --model models/grm-small-0.0067 --model models/grm-small-0.013 --data DIR --out results.json
   python evaluate.py --model ... --data DIR --out results.json --codec jpeg --codec webp --per-image
+  python evaluate.py --model VARIABLE_RATE_MODEL --lambda 0.0018 --lambda 0.0067 --lambda 0.025 --data DIR ...
 
 Writes the models' curve to --out in CompressAI's eval_model schema (plus bpp_estimated), and each classical
 codec's curve beside it (results.jpeg.json, ...), all measured on the same images in the same run.
@@ -20,6 +21,8 @@ def parse_args(argv):
   parser.add_argument('--model', action='append', default=[], help='exported model directory (repeatable)')
   parser.add_argument('--data', required=True, help='folder of PNG/JPEG images')
   parser.add_argument('--out', required=True, help='output JSON for the models')
+  parser.add_argument('--lambda', dest='lambdas', action='append', type=float, default=[], metavar='L',
+                      help='a point of each (variable-rate) model at this lambda (repeatable)')
   parser.add_argument('--codec', action='append', default=[], help='jpeg, webp, avif or heif (repeatable)')
   parser.add_argument('--name', help='curve name of the models (default: from the first model)')
   parser.add_argument('--per-image', action='store_true', help='also write the figures of every image')
@@ -44,6 +47,10 @@ def run(args):
   if out.is_dir():
     raise grm_jax.errors.GrmError(f"{out}: is a folder; give the output JSON file's name")
   codecs = [(path, grm_jax.load(path)) for path in args.model]
+  for path, codec in codecs:  # before any image is coded
+    for lambda_ in args.lambdas:
+      codec.check_lambda(lambda_)
+  points = [(path, codec, lambda_) for path, codec in codecs for lambda_ in (args.lambdas or [None])]
   images, ignored = evaluation.load_images(args.data)
   if ignored:
     print(f"note: ignoring {len(ignored)} non-image file(s) in {args.data}: {', '.join(ignored)}", file=sys.stderr)
@@ -55,25 +62,29 @@ def run(args):
       print(f"note: {name} is not available in this Pillow; skipped", file=sys.stderr)
   out.parent.mkdir(parents=True, exist_ok=True)
 
-  total = len(images) * (len(codecs) + len(classical))
+  total = len(images) * (len(points) + len(classical))
+  forwards = {}
   with tqdm.tqdm(total=total, unit='image', dynamic_ncols=True, disable=None) as bar:
     model_points, model_per_image = [], []
-    for path, codec in codecs:
-      bar.set_description(pathlib.Path(path).name)
-      forward = evaluation.make_forward(codec.model) if args.estimate else None
+    for path, codec, lambda_ in points:
+      label = str(path) + ('' if lambda_ is None else f" at lambda {lambda_:g}")
+      bar.set_description(pathlib.Path(path).name + ('' if lambda_ is None else f"@{lambda_:g}"))
+      if args.estimate and path not in forwards:
+        forwards[path] = evaluation.make_forward(codec.model)
       rows = []
       for name, image in images:
-        rows.append(evaluation.estimate_image(forward, codec.params, name, image) if args.estimate
-                    else evaluation.evaluate_codec(codec, name, image))
+        rows.append(evaluation.estimate_image(forwards[path], codec.params, name, image, lambda_) if args.estimate
+                    else evaluation.evaluate_codec(codec, name, image, lambda_))
         bar.update(1)
       summary = evaluation.summarize(rows)
       if 'exact' in summary and not summary['exact']:
-        bar.write(f"WARNING: {path}: a decoded image differs from the encoder's reconstruction")
-      model_points.append({**summary, 'model': str(path)})
-      model_per_image.append({'model': str(path), 'images': rows})
+        bar.write(f"WARNING: {label}: a decoded image differs from the encoder's reconstruction")
+      made_by = {'model': str(path), 'lambda': codec.check_lambda(lambda_)}
+      model_points.append({**summary, **made_by})
+      model_per_image.append({**made_by, 'images': rows})
       ratio = (f"; real/estimated per image {summary['real_over_estimated'][0]:.4f}-"
                f"{summary['real_over_estimated'][1]:.4f}") if 'real_over_estimated' in summary else ''
-      bar.write(f"{path}: {summary['bpp']:.4f} bpp (estimated {summary['bpp_estimated']:.4f}{ratio}), "
+      bar.write(f"{label}: {summary['bpp']:.4f} bpp (estimated {summary['bpp_estimated']:.4f}{ratio}), "
                 f"PSNR {summary['psnr']:.2f} dB")
     curves = {}
     for codec_name, quality in classical:
@@ -88,8 +99,9 @@ def run(args):
 
   if codecs:
     name = args.name or f"grm_jax {codecs[0][1].family}"
+    lambdas = f" at lambdas {', '.join(f'{v:g}' for v in args.lambdas)}" if args.lambdas else ''
     description = (f"{'estimated rate (no range coder)' if args.estimate else 'real .grm files'} on "
-                   f"{len(images)} images of {args.data}; models: {', '.join(args.model)}")
+                   f"{len(images)} images of {args.data}; models: {', '.join(args.model)}{lambdas}")
     _write_json(out, evaluation.to_compressai_json(name, description, model_points,
                                                    model_per_image if args.per_image else None))
     print(f"wrote {out}")

@@ -26,7 +26,16 @@ def get_config():
   # and the loss stay float32. What GPU and TPU users train with; the codec always runs float32.
   config.model.transform_dtype = 'float32'
 
-  # Rate-distortion trade-off, CompressAI's convention: loss = lambda * 255^2 * MSE + bpp.
+  # Variable rate (README, "Variable rate"): one model for every lambda in (low, high); () is a fixed-rate model.
+  # Training draws each example's lambda log-uniformly from the range; gain vectors are learned at gain_anchors
+  # lambdas log-spaced over it (on y, and on z when z_gain).
+  config.model.lambda_range = ()
+  config.model.gain_anchors = 6
+  config.model.z_gain = True
+
+  # Rate-distortion trade-off, CompressAI's convention: loss = lambda * 255^2 * MSE + bpp. A variable-rate model
+  # codes at this lambda unless told otherwise; init_from a fixed-rate model converts it with gain 1 at the source
+  # model's own lambda.
   config.lambda_ = 0.013
   config.distortion = 'mse'  # mse | ms-ssim (then loss = lambda * (1 - MS-SSIM) + bpp)
   config.stage_rate_weight = 0.1  # grm: weight of the rates under the local and reference stages

@@ -70,19 +70,46 @@ def _models(args):
     print(zoo.describe(entry) + ('  (default)' if entry['name'] == zoo.DEFAULT else ''))
 
 
+def _check_rate_arguments(args):
+  """Bad rate settings fail before the image and the model are loaded."""
+  if args.quality is not None:
+    from grm_jax.codec import rate_control  # pylint: disable=import-outside-toplevel
+    args.lambda_ = rate_control.quality_to_lambda(args.quality)
+  for name, value in (('--bpp', args.bpp), ('--size', args.size), ('--lambda', args.lambda_)):
+    if value is not None and not value > 0:
+      raise GrmError(f"{name} must be positive, got {value:g}")
+
+
 def _compress(args):
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import image_io, metrics  # pylint: disable=import-outside-toplevel
+  from grm_jax.codec import rate_control  # pylint: disable=import-outside-toplevel
+  _check_rate_arguments(args)
   ((_, image),) = _read_images([args.image])
   codec = grm_jax.load(args.model)
+  pixels = image.shape[0] * image.shape[1]
   start = time.perf_counter()
-  result = codec.encode(image)
+  target = args.size if args.size is not None else (args.bpp * pixels / 8 if args.bpp is not None else None)
+  search = None
+  if target is not None:
+    search = rate_control.fit_to_size(codec, image, target)
+    result, lambda_ = search.result, search.lambda_
+  else:
+    lambda_ = codec.check_lambda(args.lambda_)
+    result = codec.encode(image, lambda_=lambda_)
   seconds = time.perf_counter() - start
   image_io.write_bytes(args.output, result.data)
-  pixels = image.shape[0] * image.shape[1]
   psnr = float(metrics.psnr(image_io.to_float(image), image_io.to_float(result.reconstruction)))
   print(f"{args.image} -> {args.output}: {len(result.data)} bytes, {8 * len(result.data) / pixels:.4f} bpp "
-        f"(estimated {result.estimated_bits / pixels:.4f}), PSNR {psnr:.2f} dB, {seconds:.2f} s")
+        f"(estimated {result.estimated_bits / pixels:.4f}), PSNR {psnr:.2f} dB, lambda {lambda_:.5g}, "
+        f"{seconds:.2f} s")
+  if search is not None:
+    wanted = f"{target:.0f} bytes ({8 * target / pixels:.4f} bpp)"
+    if search.reached:
+      print(f"target {wanted}: reached {len(result.data)} bytes in {search.encodes} encodes")
+    else:
+      print(f"note: target {wanted} is below this model's smallest file for this image; wrote that file "
+            f"(lambda {lambda_:.5g}, the low end of its range)", file=sys.stderr)
 
 
 def _roundtrip(args):
@@ -164,6 +191,15 @@ def build_parser():
   compress.add_argument('image')
   compress.add_argument('output')
   compress.add_argument('--model', help=MODEL_HELP)
+  rate = compress.add_mutually_exclusive_group()
+  rate.add_argument('--lambda', dest='lambda_', type=float, metavar='L',
+                    help="a variable-rate model's trade-off, anywhere in its range (`grm models`)")
+  rate.add_argument('--quality', type=float, metavar='Q',
+                    help="CompressAI's quality scale, 1 to 8 (fractional levels allowed), as a lambda")
+  rate.add_argument('--bpp', type=float, metavar='B',
+                    help='the largest file not above B bits per pixel (a search over real encodes)')
+  rate.add_argument('--size', type=float, metavar='BYTES',
+                    help='the largest file not above BYTES bytes (a search over real encodes)')
   compress.set_defaults(run=_compress)
 
   decompress = commands.add_parser('decompress', help='.grm file -> PNG')

@@ -60,32 +60,34 @@ def _quality(original, decoded):
   return {'psnr': psnr_uint8(original, decoded), 'ms_ssim': ms_ssim_uint8(original, decoded)}
 
 
-def timed_round_trip(codec, image):
-  """(EncodeResult, DecodeResult, encoding seconds, decoding seconds) of one image."""
+def timed_round_trip(codec, image, lambda_=None):
+  """(EncodeResult, DecodeResult, encoding seconds, decoding seconds) of one image (at lambda_, for a
+  variable-rate model)."""
   start = time.perf_counter()
-  encoded = codec.encode(image)
+  encoded = codec.encode(image, lambda_=lambda_)
   encoding_time = time.perf_counter() - start
   start = time.perf_counter()
   decoded = codec.decode(encoded.data)
   return encoded, decoded, encoding_time, time.perf_counter() - start
 
 
-def evaluate_codec(codec, name, image):
+def evaluate_codec(codec, name, image, lambda_=None):
   """Figures of one image through a real .grm file; checks the decoder against the encoder."""
   pixels = image.shape[0] * image.shape[1]
-  encoded, decoded, encoding_time, decoding_time = timed_round_trip(codec, image)
+  encoded, decoded, encoding_time, decoding_time = timed_round_trip(codec, image, lambda_)
   return {'image': name, 'bpp': 8 * len(encoded.data) / pixels, 'bpp_estimated': encoded.estimated_bits / pixels,
           'encoding_time': encoding_time, 'decoding_time': decoding_time,
           'exact': bool(np.array_equal(decoded.image, encoded.reconstruction)), **_quality(image, decoded.image)}
 
 
-def estimate_image(forward, params, name, image):
+def estimate_image(forward, params, name, image, lambda_=None):
   """Figures of one image from a forward pass of the model (no range coder): the estimated rate only.
 
   The autoregressive families' forward pass rounds y without the predicted mean, so its rate is a little above
   what the codec's mean-shifted symbols cost (see the README)."""
   start = time.perf_counter()
-  out = forward(params, image_io.to_float(image)[None])
+  lambdas = None if lambda_ is None else np.full((1,), lambda_, np.float32)
+  out = forward(params, image_io.to_float(image)[None], lambdas)
   bpp = float(out['bpp'])
   elapsed = time.perf_counter() - start
   decoded = image_io.to_uint8(np.asarray(out['x_hat'][0]))
@@ -94,9 +96,9 @@ def estimate_image(forward, params, name, image):
 
 
 def make_forward(model):
-  """The jit-compiled forward pass at test time: forward(params, x) -> the model's outputs."""
+  """The jit-compiled forward pass at test time: forward(params, x, lambdas=None) -> the model's outputs."""
   import jax  # pylint: disable=import-outside-toplevel
-  return jax.jit(lambda params, x: model.apply({'params': params}, x, train=False))
+  return jax.jit(lambda params, x, lambdas=None: model.apply({'params': params}, x, train=False, lambdas=lambdas))
 
 
 def available_classical(codec):
@@ -150,7 +152,7 @@ def to_compressai_json(name, description, points, per_image=None):
   results = {'psnr-rgb': [p['psnr'] for p in points], 'ms-ssim-rgb': [p['ms_ssim'] for p in points],
              'bpp': [p['bpp'] for p in points], 'encoding_time': [p['encoding_time'] for p in points],
              'decoding_time': [p['decoding_time'] for p in points]}
-  for key in ('bpp_estimated', 'model', 'quality'):  # what made each point
+  for key in ('bpp_estimated', 'model', 'lambda', 'quality'):  # what made each point
     if all(key in p for p in points):
       results[key] = [p[key] for p in points]
   data = {'name': name, 'description': description, 'results': results}

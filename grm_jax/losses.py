@@ -7,21 +7,29 @@ from grm_jax.entropy_models import bits
 DISTORTIONS = ('mse', 'ms-ssim')
 
 
-def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weight=0.0):
-  """lambda * 255^2 * MSE + bpp, or lambda * (1 - MS-SSIM) + bpp.
+def per_image_bpp(outputs, pixels_per_image):
+  """[B] bits per pixel of each image of a batch (the model's bpp is their mean)."""
+  return sum(-jnp.sum(jnp.log2(lik), axis=tuple(range(1, lik.ndim)))
+             for lik in outputs['likelihoods'].values()) / pixels_per_image
 
-  The GRM's earlier prediction stages add stage_rate_weight times their own rates, so that they stay real
-  predictors (the confidence score measures how well the local stage predicts). Returns (loss, metrics).
+
+def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weight=0.0):
+  """lambda * 255^2 * MSE + bpp, or lambda * (1 - MS-SSIM) + bpp, averaged over the batch.
+
+  lambda_ is one number, or one per image [B] (a variable-rate model's batch): the summary then also gives the
+  lowest and highest lambda of the batch and the bpp and PSNR of their images. The GRM's earlier prediction
+  stages add stage_rate_weight times their own rates, so that they stay real predictors (the confidence score
+  measures how well the local stage predicts). Returns (loss, metrics).
   """
   if distortion not in DISTORTIONS:
     raise ValueError(f"unknown distortion {distortion!r}; expected one of {DISTORTIONS}")
   per_image_mse = jnp.mean(jnp.square(outputs['x_hat'] - x), axis=(1, 2, 3))
   mse = jnp.mean(per_image_mse)  # the images of a batch have the same size
   if distortion == 'mse':
-    distortion_term = 255.0**2 * mse
+    per_image_distortion = 255.0**2 * per_image_mse
   else:
-    distortion_term = 1.0 - jnp.mean(metrics.ms_ssim(jnp.clip(outputs['x_hat'], 0.0, 1.0), x))
-  loss = lambda_ * distortion_term + outputs['bpp']
+    per_image_distortion = 1.0 - metrics.ms_ssim(jnp.clip(outputs['x_hat'], 0.0, 1.0), x)
+  loss = jnp.mean(lambda_ * per_image_distortion) + outputs['bpp']
   pixels = x.shape[0] * x.shape[1] * x.shape[2]
   stage_bpp = [bits(lik) / pixels for lik in outputs['aux'].get('stage_likelihoods', [])]
   if stage_bpp:
@@ -30,4 +38,16 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
              'psnr': jnp.mean(10.0 * jnp.log10(1.0 / per_image_mse))}
   for name, value in zip(('bpp_local', 'bpp_reference'), stage_bpp):
     summary[name] = value
+  if jnp.ndim(lambda_):
+    summary.update(_ends_of_the_range(lambda_, per_image_bpp(outputs, x.shape[1] * x.shape[2]), per_image_mse))
   return loss, summary
+
+
+def _ends_of_the_range(lambdas, bpp, mse):
+  """The lowest and highest lambda of a batch, with the bpp and PSNR of their images."""
+  summary = {}
+  for end, index in (('low', jnp.argmin(lambdas)), ('high', jnp.argmax(lambdas))):
+    summary[f'lambda_{end}'] = lambdas[index]
+    summary[f'bpp_at_lambda_{end}'] = bpp[index]
+    summary[f'psnr_at_lambda_{end}'] = -10.0 * jnp.log10(mse[index])
+  return summary

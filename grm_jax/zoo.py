@@ -70,6 +70,8 @@ def describe(entry):
   else:
     steps_text = f"{sum(steps)} steps" + (f" ({' + '.join(map(str, steps))})" if len(steps) > 1 else '')
   model = config.get('model', {})
-  return (f"{entry['name']:<22} {meta.get('family', '?'):<10} lambda {config.get('lambda_', '?'):<7} "
+  lambda_range = model.get('lambda_range')
+  lambdas = f"{lambda_range[0]}-{lambda_range[1]}" if lambda_range else f"{config.get('lambda_', '?')}"
+  return (f"{entry['name']:<22} {meta.get('family', '?'):<10} lambda {lambdas:<15} "
           f"N={model.get('channels', '?')} M={model.get('latent_channels', '?')}  {steps_text}  "
           f"{meta.get('size_bytes', 0) / 1e6:.1f} MB  {meta.get('param_dtype', '?')}")

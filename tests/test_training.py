@@ -20,14 +20,22 @@ from tests.helpers import REPO, requires_tensorflow, run_python, write_image_fol
 
 
 def _eval_loss(model, params, x, config):
-  out = model.apply({'params': params}, x, train=False)
-  return float(losses.rate_distortion_loss(out, x, config.lambda_)[0])
+  """The loss at config.lambda_, or the sum of the losses at both ends of a variable-rate model's range."""
+  total = 0.0
+  for lambda_ in config.model.lambda_range or (config.lambda_,):
+    lambdas = jnp.full((x.shape[0],), lambda_) if model.variable_rate else None
+    out = model.apply({'params': params}, x, train=False, lambdas=lambdas)
+    total += float(losses.rate_distortion_loss(out, x, lambda_)[0])
+  return total
 
 
+@pytest.mark.parametrize('variable_rate', (False, True), ids=('fixed_rate', 'variable_rate'))
 @pytest.mark.parametrize('family', models.FAMILIES)
-def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(family, natural_image):
+def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(family, variable_rate, natural_image):
   config = tiny.get_config()
   config.model.family = family
+  if variable_rate:  # every example draws its lambda; the loss must fall at both ends of the range
+    config.model.lambda_range = (0.0018, 0.0483)
   config.learning_rate = 3e-3
   config.num_steps = 15
   model = models.build(config)

@@ -1,17 +1,22 @@
-"""The .grm file format.
+"""The .grm file format, version 2 (version 1 files are still read).
 
   offset  size  field
   0       4     magic b'GRMJ'
-  4       1     format version (1)
+  4       1     format version (2)
   5       8     model hash: the first 8 bytes of the SHA-256 of the model directory's contents
   13      4     image height (big-endian, as are all integers)
   17      4     image width
   21      2x2   y latent height, width
   25      2x2   z latent height, width (0, 0 for the factorized family)
-  29      1     number of coded strings n
-  30      4n    length of each string
+  29      4     lambda the image was coded at (IEEE-754 float32; a variable-rate model's decoder needs it)
+  33      1     arithmetic of the entropy path: 0 = float32, as computed by the decoding machine's XLA
+  34      1     number of coded strings n
+  35      4n    length of each string
   ...           the strings: z first (when present), then y
   end-4   4     CRC32 of everything before it
+
+Version 1 (grm_jax before variable rate) has no lambda and no arithmetic field: n follows the z shape at offset
+29. Its files come from fixed-rate models, which need neither.
 """
 import dataclasses
 import struct
@@ -20,8 +25,10 @@ import zlib
 from grm_jax.errors import GrmError
 
 MAGIC = b'GRMJ'
-VERSION = 1
-_FIXED = struct.Struct('>4sB8sIIHHHHB')
+VERSION = 2
+READS = (1, 2)
+ARITHMETIC = {0: 'float32'}
+_FIXED = {1: struct.Struct('>4sB8sIIHHHHB'), 2: struct.Struct('>4sB8sIIHHHHfBB')}
 _CRC = struct.Struct('>I')
 
 
@@ -32,13 +39,33 @@ class Header:
   width: int
   y_shape: tuple
   z_shape: tuple
+  lambda_: float = None  # None in version 1 files
+  arithmetic: int = 0
+  version: int = VERSION
 
 
 def pack(header, strings):
-  fixed = _FIXED.pack(MAGIC, VERSION, header.model_hash, header.height, header.width, *header.y_shape,
-                      *header.z_shape, len(strings))
+  """A version-2 file."""
+  fixed = _FIXED[VERSION].pack(MAGIC, VERSION, header.model_hash, header.height, header.width, *header.y_shape,
+                               *header.z_shape, header.lambda_, header.arithmetic, len(strings))
   body = fixed + b''.join(_CRC.pack(len(s)) for s in strings) + b''.join(strings)
   return body + _CRC.pack(zlib.crc32(body))
+
+
+def _fields(data):
+  """(Header without the string count, string count, header size) of a file of a version this module reads."""
+  version = data[4] if len(data) > 4 else None
+  if version is not None and version not in READS:
+    raise GrmError(f"unsupported .grm format version {version} (this grm_jax reads versions "
+                   f"{', '.join(map(str, READS))})")
+  fixed = _FIXED[version or VERSION]
+  if len(data) < fixed.size + _CRC.size:
+    raise GrmError("truncated .grm file (shorter than its header)")
+  if version == 1:
+    _, _, model_hash, height, width, yh, yw, zh, zw, count = fixed.unpack_from(data)
+    return Header(model_hash, height, width, (yh, yw), (zh, zw), version=1), count, fixed.size
+  _, _, model_hash, height, width, yh, yw, zh, zw, lambda_, arithmetic, count = fixed.unpack_from(data)
+  return Header(model_hash, height, width, (yh, yw), (zh, zw), lambda_, arithmetic), count, fixed.size
 
 
 def unpack(data):
@@ -47,23 +74,21 @@ def unpack(data):
     raise GrmError("empty file")
   if not MAGIC.startswith(data[:4]):
     raise GrmError("not a .grm file (wrong magic number)")
-  if len(data) < _FIXED.size + _CRC.size:
-    raise GrmError("truncated .grm file (shorter than its header)")
-  magic, version, model_hash, height, width, yh, yw, zh, zw, count = _FIXED.unpack_from(data)
-  del magic
-  if version != VERSION:
-    raise GrmError(f"unsupported .grm format version {version} (this grm_jax reads version {VERSION})")
+  header, count, header_size = _fields(data)
   (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
-  lengths_end = _FIXED.size + _CRC.size * count
+  lengths_end = header_size + _CRC.size * count
   if lengths_end + _CRC.size > len(data):
     raise GrmError("truncated .grm file")
-  lengths = [_CRC.unpack_from(data, _FIXED.size + _CRC.size * i)[0] for i in range(count)]
+  lengths = [_CRC.unpack_from(data, header_size + _CRC.size * i)[0] for i in range(count)]
   if lengths_end + sum(lengths) + _CRC.size != len(data):
     raise GrmError("truncated or damaged .grm file (its length does not match its header)")
   if zlib.crc32(data[:-_CRC.size]) != crc:
     raise GrmError("damaged .grm file (CRC mismatch)")
+  if header.arithmetic not in ARITHMETIC:
+    raise GrmError(f"this .grm file's entropy path uses arithmetic {header.arithmetic}, which this grm_jax does "
+                   "not know (a newer grm_jax wrote it)")
   strings, offset = [], lengths_end
   for length in lengths:
     strings.append(data[offset:offset + length])
     offset += length
-  return Header(model_hash, height, width, (yh, yw), (zh, zw)), strings
+  return header, strings

@@ -2,7 +2,11 @@
 
   codec = grm_jax.load(model_dir)
   data = codec.compress(image)        # uint8 [H, W, 3] -> bytes
+  data = codec.compress(image, lambda_=0.005)   # a variable-rate model, anywhere in codec.lambda_range
   image = codec.decompress(data)      # bytes -> uint8 [H, W, 3]
+
+A variable-rate model's file carries the lambda it was coded at (as float32, the value both sides compute the
+gains from), so the decoder needs no setting.
 
 z is coded with the factorized tables. y is coded relative to the predicted mean: the symbol is round(y - mu), the
 table is the first scale of the log-spaced table not below sigma, and the decoder's y_hat is mu + symbol. The
@@ -69,6 +73,7 @@ class Codec:
     self.family = config.model.family
     self.order = config.model.get('order', 'raster')
     self.model_hash = bytes.fromhex(meta['model_hash'])[:8]
+    self.lambda_range = tuple(float(v) for v in config.model.get('lambda_range', ()) or ())
     self.params = jax.device_put(params)
     model = self.model
 
@@ -115,10 +120,42 @@ class Codec:
   def load(cls, path):
     return cls(*model_dir.load(path))
 
+  @property
+  def variable_rate(self):
+    return bool(self.lambda_range)
+
+  @property
+  def default_lambda(self):
+    """What compress codes at when given no lambda: the training lambda of a fixed-rate model, and of a
+    variable-rate one its config's lambda_ where that lies in its range (else the range's middle)."""
+    value = float(self.config.lambda_)
+    if self.variable_rate and not self.lambda_range[0] <= value <= self.lambda_range[1]:
+      value = float(np.sqrt(self.lambda_range[0] * self.lambda_range[1]))
+    return float(np.float32(value))
+
+  def check_lambda(self, lambda_):
+    """lambda_ as the float32 value the file will carry; a GrmError where this model cannot code at it."""
+    if lambda_ is None:
+      return self.default_lambda
+    lambda_ = float(lambda_)
+    if not self.variable_rate:
+      if np.isclose(lambda_, self.config.lambda_, rtol=1e-6):
+        return self.default_lambda
+      raise GrmError(f"this model is fixed-rate (lambda {self.config.lambda_}); coding at another lambda needs a "
+                     "variable-rate model")
+    low, high = self.lambda_range
+    if not low * (1 - 1e-6) <= lambda_ <= high * (1 + 1e-6):  # the printed range's rounding is inside it
+      raise GrmError(f"lambda {lambda_:g} is outside this model's range {low:g} to {high:g}")
+    return float(np.clip(np.float32(lambda_), np.float32(low), np.float32(high)))
+
+  def _lambdas(self, lambda_):
+    """The lambdas argument of the model's methods: [1] for a variable-rate model, None for a fixed-rate one."""
+    return jnp.full((1,), lambda_, jnp.float32) if self.variable_rate else None
+
   # ---- the public API
 
-  def compress(self, image):
-    return self.encode(image, reconstruct=False).data
+  def compress(self, image, lambda_=None):
+    return self.encode(image, reconstruct=False, lambda_=lambda_).data
 
   def decompress(self, data):
     return self.decode(data).image
@@ -135,14 +172,17 @@ class Codec:
     watch.add('range_coding', start)
     return string
 
-  def encode(self, image, reconstruct=True):
+  def encode(self, image, reconstruct=True, lambda_=None):
     """The .grm bytes of an image, with the exact estimated bits and, if asked, the decoder's output (which costs
-    a run of the synthesis transform that the bitstream itself does not need)."""
+    a run of the synthesis transform that the bitstream itself does not need). lambda_: the trade-off of a
+    variable-rate model (default: default_lambda)."""
     image = _check_image(image)
+    lambda_ = self.check_lambda(lambda_)
+    lambdas = self._lambdas(lambda_)
     watch = _Stopwatch()
     height, width = image.shape[:2]
     start = time.perf_counter()
-    y = self._analysis(self.params, image_io.to_float(image)[None])
+    y = self._analysis(self.params, image_io.to_float(image)[None], lambdas)
     watch.add('network', start, y)
     strings, z_shape = [], (0, 0)
     if self.family == 'factorized':
@@ -151,8 +191,8 @@ class Codec:
       bits = -float(jnp.sum(jnp.log2(self._factorized_likelihood(self.params, y_hat))))
     else:
       start = time.perf_counter()
-      z_hat = jnp.round(self._hyper_analysis(self.params, y))
-      hyper = self._hyper_features(self.params, z_hat)
+      z_hat = jnp.round(self._hyper_analysis(self.params, y, lambdas))
+      hyper = self._hyper_features(self.params, z_hat, lambdas)
       watch.add('network', start, hyper)
       z_shape = tuple(z_hat.shape[1:3])
       strings.append(self._code_factorized(z_hat, watch))
@@ -163,9 +203,9 @@ class Codec:
     reconstruction = None
     if reconstruct:
       start = time.perf_counter()
-      reconstruction = self._reconstruct(y_hat, height, width)
+      reconstruction = self._reconstruct(y_hat, height, width, lambdas)
       watch.add('network', start)
-    header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape)
+    header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape, lambda_)
     return EncodeResult(bitstream.pack(header, strings), reconstruction, np.asarray(y_hat), bits, watch.seconds)
 
   def _encode_y(self, y, hyper, watch):
@@ -205,8 +245,8 @@ class Codec:
     watch.add('range_coding', start)
     return y_hat, string, bits
 
-  def _reconstruct(self, y_hat, height, width):
-    x_hat = self._synthesis(self.params, y_hat)[0, :height, :width]
+  def _reconstruct(self, y_hat, height, width, lambdas):
+    x_hat = self._synthesis(self.params, y_hat, lambdas)[0, :height, :width]
     return image_io.to_uint8(np.asarray(x_hat))
 
   # ---- decoding
@@ -222,6 +262,7 @@ class Codec:
     expected_strings = 1 if self.family == 'factorized' else 2
     if header.y_shape != expected_y or header.z_shape != expected_z or len(strings) != expected_strings:
       raise GrmError("damaged .grm file (latent shapes do not match the image size)")
+    lambdas = self._lambdas_of_file(header)
     watch = _Stopwatch()
     m = self.model.latent_channels
     if self.family == 'factorized':
@@ -230,13 +271,21 @@ class Codec:
       z_hat = jnp.asarray(self._decode_factorized(strings[0], expected_z + (self.model.channels,), watch),
                           jnp.float32)[None]
       start = time.perf_counter()
-      hyper = self._hyper_features(self.params, z_hat)
+      hyper = self._hyper_features(self.params, z_hat, lambdas)
       watch.add('network', start, hyper)
       y_hat = self._decode_y(strings[1], hyper, expected_y, watch)
     start = time.perf_counter()
-    image = self._reconstruct(y_hat, header.height, header.width)
+    image = self._reconstruct(y_hat, header.height, header.width, lambdas)
     watch.add('network', start)
     return DecodeResult(image, np.asarray(y_hat), watch.seconds)
+
+  def _lambdas_of_file(self, header):
+    if not self.variable_rate:
+      return None
+    low, high = np.float32(self.lambda_range[0]), np.float32(self.lambda_range[1])
+    if header.lambda_ is None or not low <= np.float32(header.lambda_) <= high:
+      raise GrmError("damaged .grm file (no lambda in this model's range)")
+    return self._lambdas(header.lambda_)
 
   def _decode_factorized(self, string, shape, watch):
     start = time.perf_counter()

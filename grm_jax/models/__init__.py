@@ -14,4 +14,6 @@ def build(config, transform_dtype=None):
       latent_channels=model_config.latent_channels, hidden=model_config.hidden,
       use_reference=model_config.get('use_reference', True), use_confidence=model_config.get('use_confidence', True),
       gating=model_config.get('gating', 'product'), order=model_config.get('order', 'raster'),
-      transform_dtype=transform_dtype or model_config.get('transform_dtype', 'float32'))
+      transform_dtype=transform_dtype or model_config.get('transform_dtype', 'float32'),
+      lambda_range=tuple(model_config.get('lambda_range', ()) or ()),
+      gain_anchors=model_config.get('gain_anchors', 6), z_gain=model_config.get('z_gain', True))

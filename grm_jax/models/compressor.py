@@ -8,6 +8,10 @@ The families differ only in how y's density is parameterised:
   grm         y ~ N(mu, sigma)(local context, global reference, z) (Qian 2021)
 so the paper's ablations (GDN vs GSDN, reference and confidence on or off) are configurations of one class.
 
+Variable rate: with a lambda_range, gain units (layers/gain.py) scale y (and z) per channel by a gain that depends
+on each example's lambda, before quantisation, and by an inverse gain after it, so that one set of parameters
+serves the whole range. Without one, the model is fixed-rate: trained for, and coding at, one lambda.
+
 Quantisation: uniform noise for the rate terms while training and straight-through rounding for what the
 decoder sees. Symbols are coded relative to the predicted mean (y_hat = mu + round(y - mu)) wherever the mean is
 known in parallel. The autoregressive families see round(y) in this parallel pass (their mean depends on y_hat
@@ -20,6 +24,7 @@ import jax.numpy as jnp
 
 from grm_jax.entropy_models import (AutoregressiveEntropyParameters, FactorizedDensity, add_uniform_noise, bits,
                                     bounded_scale, gaussian_likelihood, round_with_offset, straight_through_round)
+from grm_jax.layers.gain import GainUnit, anchor_lambdas, middle_lambda
 from grm_jax.models.transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 
 FAMILIES = ('factorized', 'hyperprior', 'mean_scale', 'context', 'grm')
@@ -48,6 +53,11 @@ class ImageCompressor(nn.Module):
   # loss stay float32 (the entropy model's likelihoods need the precision); inputs and outputs of the transforms
   # are cast at their boundaries.
   transform_dtype: str = 'float32'
+  # Variable rate: (low, high) lambdas that one set of parameters serves; () for a fixed-rate model. Gain vectors
+  # are learned at gain_anchors lambdas log-spaced over the range; z gets its own gains when z_gain.
+  lambda_range: tuple = ()
+  gain_anchors: int = 6
+  z_gain: bool = True
 
   def setup(self):
     if self.family not in FAMILIES:
@@ -57,6 +67,9 @@ class ImageCompressor(nn.Module):
     n, m, dtype = self.channels, self.latent_channels, jnp.dtype(self.transform_dtype)
     self.g_a = AnalysisTransform(n, m, self.norm, dtype=dtype)
     self.g_s = SynthesisTransform(n, self.norm, dtype=dtype)
+    anchors = anchor_lambdas(self.lambda_range, self.gain_anchors) if self.lambda_range else ()
+    self.y_gains = GainUnit(m, anchors) if anchors else None
+    self.z_gains = GainUnit(n, anchors) if anchors and self.z_gain and self.family != 'factorized' else None
     if self.family == 'factorized':
       self.y_density = FactorizedDensity(m)
       return
@@ -73,25 +86,42 @@ class ImageCompressor(nn.Module):
   def autoregressive(self):
     return self.family in AUTOREGRESSIVE
 
+  @property
+  def variable_rate(self):
+    return bool(self.lambda_range)
+
+  def _gained(self, gains, value, lambdas, inverse=False):
+    """value [B, h, w, C] times the gains (or inverse gains) of each example's lambda; the range's middle where
+    lambdas is None. Unchanged in a fixed-rate model."""
+    if gains is None:
+      return value
+    if lambdas is None:
+      lambdas = jnp.full((value.shape[0],), middle_lambda(self.lambda_range), jnp.float32)
+    gain, inverse_gain = gains(jnp.broadcast_to(jnp.asarray(lambdas, jnp.float32).reshape(-1), value.shape[:1]))
+    return value * (inverse_gain if inverse else gain)[:, None, None, :]
+
   # The stages of the forward pass, one method each, so that the codec runs them separately.
 
   def _transform(self, transform, inputs):
     """A transform in its computation dtype, with float32 outputs (no casts at all in float32)."""
     return transform(inputs.astype(self.transform_dtype)).astype(jnp.float32)
 
-  def analysis(self, x):
+  # lambdas: [B] trade-offs of a variable-rate model (ignored by a fixed-rate one).
+
+  def analysis(self, x, lambdas=None):
     """y of an image [B, H, W, 3], padded to the stride first."""
-    return self._transform(self.g_a, pad_to_stride(x))
+    return self._gained(self.y_gains, self._transform(self.g_a, pad_to_stride(x)), lambdas)
 
-  def synthesis(self, y_hat):
+  def synthesis(self, y_hat, lambdas=None):
     """The reconstruction of the padded image."""
-    return self._transform(self.g_s, y_hat)
+    return self._transform(self.g_s, self._gained(self.y_gains, y_hat, lambdas, inverse=True))
 
-  def hyper_analysis(self, y):
-    return self._transform(self.h_a, jnp.abs(y) if self.family == 'hyperprior' else y)
+  def hyper_analysis(self, y, lambdas=None):
+    z = self._transform(self.h_a, jnp.abs(y) if self.family == 'hyperprior' else y)
+    return self._gained(self.z_gains, z, lambdas)
 
-  def hyper_features(self, z_hat):
-    return self._transform(self.h_s, z_hat)
+  def hyper_features(self, z_hat, lambdas=None):
+    return self._transform(self.h_s, self._gained(self.z_gains, z_hat, lambdas, inverse=True))
 
   def factorized_density(self):
     """The factorized density of the family: of z, or of y for the factorized prior."""
@@ -128,16 +158,17 @@ class ImageCompressor(nn.Module):
     keys = jax.vmap(lambda key: jax.random.fold_in(key, draw))(example_keys)
     return jax.vmap(add_uniform_noise)(value, keys)
 
-  def __call__(self, x, train: bool = False, example_keys=None):
+  def __call__(self, x, train: bool = False, example_keys=None, lambdas=None):
     """x: float [B, H, W, 3] in [0, 1]. Training draws its noise from example_keys (uint32 [B, 2], one key per
     example: the noise of an example then depends on its key alone, however the batch is split across devices)
-    or, without them, from the 'noise' rng stream.
+    or, without them, from the 'noise' rng stream. lambdas: [B], each example's trade-off in a variable-rate
+    model (default: the middle of its range).
 
     Returns a dict: x_hat (cropped to H x W, not clipped), likelihoods {'y', 'z'}, bpp, bpp_y, bpp_z (means over
     the batch, per original pixel), and aux (earlier prediction stages and reference scores, where present).
     """
     b, h, w, _ = x.shape
-    y = self.analysis(x)
+    y = self.analysis(x, lambdas)
     likelihoods, aux = {}, {}
 
     if self.family == 'factorized':
@@ -145,10 +176,10 @@ class ImageCompressor(nn.Module):
       likelihoods['y'] = self.y_density(y_rate)
       y_hat = straight_through_round(y) if train else jnp.round(y)
     else:
-      z = self.hyper_analysis(y)
+      z = self.hyper_analysis(y, lambdas)
       z_hat = self._training_noise(z, 0, example_keys) if train else jnp.round(z)
       likelihoods['z'] = self.z_density(z_hat)
-      hyper = self.hyper_features(z_hat)
+      hyper = self.hyper_features(z_hat, lambdas)
       y_context = (straight_through_round(y) if train else jnp.round(y)) if self.autoregressive else None
       mu, sigma, aux = self.gaussian_parameters(y_context, hyper)
       if self.autoregressive:
@@ -160,7 +191,7 @@ class ImageCompressor(nn.Module):
       if 'stages' in aux:
         aux['stage_likelihoods'] = [gaussian_likelihood(y_rate, *stage) for stage in aux.pop('stages')]
 
-    x_hat = self.synthesis(y_hat)[:, :h, :w, :]
+    x_hat = self.synthesis(y_hat, lambdas)[:, :h, :w, :]
     pixels = b * h * w
     bpp_y = bits(likelihoods['y']) / pixels
     bpp_z = bits(likelihoods['z']) / pixels if 'z' in likelihoods else jnp.zeros(())

@@ -24,6 +24,7 @@ import tqdm
 
 from grm_jax import losses, metrics, models
 from grm_jax.errors import GrmError
+from grm_jax.layers import gain
 from grm_jax.training import checkpoints, input_pipeline, optim, parallel, params_bundle, provenance
 from grm_jax.training.summary import SummaryWriter
 
@@ -41,6 +42,18 @@ def init_state(model, optimizer, config):
   return {'step': jnp.zeros((), jnp.int32), 'params': params, 'opt_state': optimizer.init(params)}
 
 
+def training_lambdas(config, sample_ids):
+  """Each example's lambda: config.lambda_ for a fixed-rate model; for a variable-rate one, a log-uniform draw
+  from config.model.lambda_range that depends on the seed and the global sample index alone."""
+  lambda_range = config.model.get('lambda_range', ())
+  if not lambda_range:
+    return config.lambda_
+  base_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x1A4BDA)  # apart from the noise keys' stream
+  keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(sample_ids)
+  low, high = np.log(lambda_range[0]), np.log(lambda_range[1])
+  return jnp.exp(jax.vmap(lambda key: jax.random.uniform(key, (), jnp.float32, low, high))(keys))
+
+
 def make_train_step(model, optimizer, config):
   """(state, uint8 images [b, P, P, 3], int32 sample ids [b]) -> (state, metrics): per-device code, for
   parallel.data_parallel (or any mapping that names AXIS)."""
@@ -49,11 +62,13 @@ def make_train_step(model, optimizer, config):
   def train_step(state, images, sample_ids):
     step_key = jax.random.fold_in(base_key, state['step'])
     keys = jax.vmap(lambda i: jax.random.fold_in(step_key, i))(sample_ids)
+    lambdas = training_lambdas(config, sample_ids)
     x = images.astype(jnp.float32) / 255.0
 
     def loss_fn(params):
-      out = model.apply({'params': params}, x, train=True, example_keys=keys)
-      return losses.rate_distortion_loss(out, x, config.lambda_, config.distortion, config.stage_rate_weight)
+      out = model.apply({'params': params}, x, train=True, example_keys=keys,
+                        lambdas=lambdas if model.variable_rate else None)
+      return losses.rate_distortion_loss(out, x, lambdas, config.distortion, config.stage_rate_weight)
 
     (_, summary), grads = jax.value_and_grad(loss_fn, has_aux=True)(state['params'])
     grads, summary = jax.lax.pmean((grads, summary), AXIS)
@@ -64,23 +79,26 @@ def make_train_step(model, optimizer, config):
   return train_step
 
 
-def make_crop_metrics(model):
-  """(params, uint8 images [b, P, P, 3]) -> {'ms_ssim'}: per-device code, for logging steps only (MS-SSIM costs
-  as much as a third of a small model's train step). The reconstruction is the one training sees: g_s of the
-  rounded latents."""
+def make_crop_metrics(model, config):
+  """(params, uint8 images [b, P, P, 3], int32 sample ids [b]) -> {'ms_ssim'}: per-device code, for logging
+  steps only (MS-SSIM costs as much as a third of a small model's train step). The reconstruction is the one
+  training sees: g_s of the rounded latents, at each example's training lambda."""
 
-  def crop_metrics(params, images):
+  def crop_metrics(params, images, sample_ids):
     x = images.astype(jnp.float32) / 255.0
-    out = model.apply({'params': params}, x, train=False)
+    lambdas = training_lambdas(config, sample_ids) if model.variable_rate else None
+    out = model.apply({'params': params}, x, train=False, lambdas=lambdas)
     return {'ms_ssim': jax.lax.pmean(jnp.mean(metrics.ms_ssim(jnp.clip(out['x_hat'], 0, 1), x)), AXIS)}
 
   return crop_metrics
 
 
 def make_eval_step(model):
-  def eval_step(params, image):
+  """(params, uint8 image, lambda or None) -> {'bpp', 'psnr', 'ms_ssim' where the image is large enough}."""
+
+  def eval_step(params, image, lambda_):
     x = image[None].astype(jnp.float32) / 255.0
-    out = model.apply({'params': params}, x, train=False)
+    out = model.apply({'params': params}, x, train=False, lambdas=lambda_)
     x_hat = jnp.round(jnp.clip(out['x_hat'], 0, 1) * 255.0) / 255.0
     summary = {'bpp': out['bpp'], 'psnr': metrics.psnr(x, x_hat)}
     if min(image.shape[:2]) >= metrics.MS_SSIM_MIN_SIDE:
@@ -95,12 +113,17 @@ def _format(step, total, summary, lr, steps_per_second):
            f"psnr {summary['psnr']:.2f} dB"]
   if 'ms_ssim' in summary:
     parts.append(f"ms-ssim {summary['ms_ssim']:.4f}")
+  if 'lambda_low' in summary:  # a variable-rate model: what the ends of each batch's lambdas gave
+    parts.append(f"lambda {summary['lambda_low']:.4f}/{summary['lambda_high']:.4f}: "
+                 f"bpp {summary['bpp_at_lambda_low']:.3f}/{summary['bpp_at_lambda_high']:.3f} "
+                 f"psnr {summary['psnr_at_lambda_low']:.2f}/{summary['psnr_at_lambda_high']:.2f}")
   parts += [f"lr {lr:.2e}", f"{steps_per_second:.2f} steps/s"]
   return '  '.join(parts)
 
 
 class Validation:
-  """The held-out images (centre crops of config.val_crop pixels), evaluated with replica 0's parameters."""
+  """The held-out images (centre crops of config.val_crop pixels), evaluated with replica 0's parameters; a
+  variable-rate model at both ends and the middle of its range (keys val/bpp@LAMBDA, ...)."""
 
   def __init__(self, model, config):
     source = input_pipeline.open_source(config.val_data)
@@ -113,26 +136,38 @@ class Validation:
         break
     self.images = images
     self.eval_step = make_eval_step(model)
+    lambda_range = config.model.get('lambda_range', ())
+    self.lambdas = ((lambda_range[0], gain.middle_lambda(lambda_range), lambda_range[1]) if lambda_range
+                    else (None,))
 
   def __call__(self, params):
-    summaries = [jax.device_get(self.eval_step(params, image)) for image in self.images]
-    return {f'val/{k}': float(np.mean([s[k] for s in summaries])) for k in summaries[0]}
+    result = {}
+    for lambda_ in self.lambdas:
+      argument = None if lambda_ is None else jnp.full((1,), lambda_, jnp.float32)
+      summaries = [jax.device_get(self.eval_step(params, image, argument)) for image in self.images]
+      suffix = '' if lambda_ is None else f'@{lambda_:.4g}'
+      result.update({f'val/{k}{suffix}': float(np.mean([s[k] for s in summaries])) for k in summaries[0]})
+    return result
 
 
-def _initialize_from(state, optimizer, workdir):
+def _initialize_from(state, optimizer, workdir, model):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
-  parameter bundle (same model), and a fresh optimiser."""
+  parameter bundle (same model; a fixed-rate model also initialises its variable-rate form), and a fresh
+  optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
-    _, params, _, meta = model_dir.load(workdir)
+    source_config, params, _, meta = model_dir.load(workdir)
     step = meta.get('checkpoint_step', 0)
   elif params_bundle.is_bundle(workdir):
-    params, _, step = params_bundle.read(workdir)
+    params, source_config, step = params_bundle.read(workdir)
+  elif os.path.isdir(folder):
+    params, source_config, step = checkpoints.restore_latest_params(folder)
   else:
-    params, _, step = checkpoints.restore_latest_params(folder) if os.path.isdir(folder) else (None, None, None)
+    params = None
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
+  params = _with_gains_of_a_fixed_rate_model(params, model, source_config)
   expected = jax.tree_util.tree_structure(state['params'])
   if jax.tree_util.tree_structure(params) != expected or any(
       a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(params),
@@ -141,6 +176,21 @@ def _initialize_from(state, optimizer, workdir):
   logging.info("initialised from step %d of %s", step, workdir)
   params = jax.tree_util.tree_map(jnp.asarray, params)
   return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
+
+
+def _with_gains_of_a_fixed_rate_model(params, model, source_config):
+  """A fixed-rate model's params with the gain units of its variable-rate form added (gain 1 at the lambda it
+  was trained for, layers/gain.py); any other params unchanged."""
+  added = {'y_gains': model.latent_channels, 'z_gains': model.channels}
+  if not model.variable_rate or any(name in params for name in added) or source_config is None:
+    return params
+  anchors = gain.anchor_lambdas(model.lambda_range, model.gain_anchors)
+  params = dict(params)
+  params['y_gains'] = gain.converted_params(anchors, added['y_gains'], float(source_config['lambda_']))
+  if model.z_gain and model.family != 'factorized':
+    params['z_gains'] = gain.converted_params(anchors, added['z_gains'], float(source_config['lambda_']))
+  logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
+  return params
 
 
 def check_batch_layout(config):
@@ -207,7 +257,7 @@ def train_and_evaluate(config, workdir):
     state, _ = checkpoints.restore(checkpoint_manager, start, jax.device_get(state))
     logging.info("resumed from the checkpoint of step %d", start)
   elif config.get('init_from'):
-    state = _initialize_from(state, optimizer, config.init_from)
+    state = _initialize_from(state, optimizer, config.init_from, model)
   if start >= config.num_steps:
     logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
     checkpoint_manager.close()
@@ -221,7 +271,7 @@ def train_and_evaluate(config, workdir):
   writer = SummaryWriter(os.path.join(workdir, 'tensorboard')) if is_chief else None
   mesh = parallel.data_mesh()
   train_step = parallel.data_parallel(make_train_step(model, optimizer, config), mesh, donate_first=True)
-  crop_metrics = (parallel.data_parallel(make_crop_metrics(model), mesh)
+  crop_metrics = (parallel.data_parallel(make_crop_metrics(model, config), mesh)
                   if config.patch_size >= metrics.MS_SSIM_MIN_SIDE else None)
   replicated = parallel.replicate(state, mesh)
 
@@ -254,7 +304,7 @@ def train_and_evaluate(config, workdir):
         summary = pending.mean_and_clear()
         if crop_metrics is not None:
           summary.update({k: float(v) for k, v in parallel.to_host(
-              crop_metrics(replicated['params'], images)).items()})
+              crop_metrics(replicated['params'], images, sample_ids)).items()})
         now = time.perf_counter()
         speed = (step - last_step) / (now - last_time)
         last_time, last_step = now, step

@@ -1,0 +1,262 @@
+"""Variable rate: gain units, per-example lambdas, conversion of fixed-rate models, the knob in the codec, the
+CLI and evaluate.py, and rate control by real encodes."""
+import json
+import struct
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import grm_jax
+from configs import tiny
+from grm_jax import cli, image_io, losses, models
+from grm_jax.codec import bitstream, model_dir, rate_control
+from grm_jax.errors import GrmError
+from grm_jax.layers import gain
+from grm_jax.training import trainer
+from tests.helpers import requires_tensorflow, run_python, write_image_folder
+
+RANGE = (0.0018, 0.0483)
+BETWEEN_ANCHORS = 0.005  # between the second and third of 6 anchors
+
+
+def _config(family='mean_scale', lambda_range=RANGE):
+  config = tiny.get_config()
+  config.model.family = family
+  config.model.lambda_range = lambda_range
+  return config
+
+
+def _init(config, seed=1):
+  model = models.build(config)
+  return model, model.init(jax.random.PRNGKey(seed), np.zeros((1, 64, 64, 3), np.float32))['params']
+
+
+def test_gains_interpolate_in_the_log_domain_and_clip_outside_the_range():
+  anchors = gain.anchor_lambdas(RANGE, 4)
+  assert anchors[0] == pytest.approx(RANGE[0]) and anchors[-1] == pytest.approx(RANGE[1])
+  unit = gain.GainUnit(3, anchors)
+  log_gain = np.log(np.array([[1.0, 2.0, 4.0], [2.0, 2.0, 2.0], [4.0, 1.0, 8.0], [8.0, 8.0, 8.0]], np.float32))
+  params = {'params': {'log_gain': log_gain, 'log_inverse_gain': -log_gain}}
+  halfway = np.sqrt(anchors[1] * anchors[2])  # halfway between two anchors in log(lambda)
+  lambdas = jnp.asarray([anchors[1], halfway, RANGE[0] / 10, RANGE[1] * 10], jnp.float32)
+  gains, inverse = unit.apply(params, lambdas)
+  np.testing.assert_allclose(gains[0], [2, 2, 2], rtol=1e-5)
+  np.testing.assert_allclose(gains[1], np.sqrt([2 * 4, 2 * 1, 2 * 8]), rtol=1e-5)  # geometric interpolation
+  np.testing.assert_allclose(gains[2], [1, 2, 4], rtol=1e-5)
+  np.testing.assert_allclose(gains[3], [8, 8, 8], rtol=1e-5)
+  np.testing.assert_allclose(gains * inverse, 1.0, rtol=1e-5)
+
+
+def test_a_fresh_gain_unit_follows_high_rate_theory():
+  """Gain 1 in the middle of the range and sqrt(lambda / middle) elsewhere: coarser quantisation at low rates."""
+  anchors = gain.anchor_lambdas(RANGE, 6)
+  unit = gain.GainUnit(2, anchors)
+  params = unit.init(jax.random.PRNGKey(0), jnp.ones((1,)))
+  middle = gain.middle_lambda(RANGE)
+  gains, _ = unit.apply(params, jnp.asarray([RANGE[0], middle, RANGE[1]], jnp.float32))
+  np.testing.assert_allclose(gains[:, 0], np.sqrt(np.array([RANGE[0], middle, RANGE[1]]) / middle), rtol=1e-5)
+
+
+def test_each_example_has_its_own_lambda_in_the_loss():
+  config = _config()
+  model, params = _init(config)
+  x = jax.random.uniform(jax.random.PRNGKey(2), (3, 64, 64, 3))
+  lambdas = jnp.asarray([0.002, 0.01, 0.04])
+  out = model.apply({'params': params}, x, lambdas=lambdas)
+  loss, summary = losses.rate_distortion_loss(out, x, lambdas)
+  singles = [losses.rate_distortion_loss(model.apply({'params': params}, x[i:i + 1], lambdas=lambdas[i:i + 1]),
+                                         x[i:i + 1], lambdas[i])[0] for i in range(3)]
+  assert float(loss) == pytest.approx(float(np.mean(singles)), rel=1e-5)
+  assert float(summary['lambda_low']) == pytest.approx(0.002) and float(summary['lambda_high']) == pytest.approx(0.04)
+  per_image = losses.per_image_bpp(out, 64 * 64)
+  assert float(jnp.mean(per_image)) == pytest.approx(float(out['bpp']), rel=1e-5)
+  assert float(summary['bpp_at_lambda_high']) == pytest.approx(float(per_image[2]), rel=1e-6)
+
+
+def test_training_lambdas_are_log_uniform_over_the_range_and_depend_on_the_sample_alone():
+  config = _config()
+  ids = jnp.arange(4000, dtype=jnp.int32)
+  lambdas = np.asarray(trainer.training_lambdas(config, ids))
+  assert lambdas.min() >= RANGE[0] and lambdas.max() <= RANGE[1]
+  position = (np.log(lambdas) - np.log(RANGE[0])) / (np.log(RANGE[1]) - np.log(RANGE[0]))
+  assert np.histogram(position, bins=4, range=(0, 1))[0].min() > 900  # uniform in log(lambda): 1000 per bin
+  np.testing.assert_array_equal(np.asarray(trainer.training_lambdas(config, ids[100:103])), lambdas[100:103])
+  assert trainer.training_lambdas(_config(lambda_range=()), ids) == config.lambda_
+
+
+def test_a_converted_fixed_rate_model_is_the_same_model_at_its_own_lambda(tmp_path):
+  fixed = _config(lambda_range=())
+  fixed.lambda_ = 0.0067
+  fixed_model, fixed_params = _init(fixed)
+  variable = _config()
+  variable_model, _ = _init(variable)
+  params = trainer._with_gains_of_a_fixed_rate_model(fixed_params, variable_model, fixed.to_dict())
+  x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
+  want = fixed_model.apply({'params': fixed_params}, x)
+  got = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), 0.0067))
+  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-5)
+  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
+  lower = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), RANGE[0]))
+  assert float(lower['bpp']) < float(got['bpp'])  # and it is a knob before any fine-tuning
+
+
+def test_init_from_a_fixed_rate_run_trains_its_variable_rate_form(tmp_path, capsys):
+  write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
+  fixed = _config(lambda_range=())
+  fixed.train_data, fixed.num_steps = f'folder:{tmp_path / "images"}', 2
+  trainer.train_and_evaluate(fixed, str(tmp_path / 'fixed'))
+  variable = _config()
+  variable.train_data, variable.num_steps, variable.init_from = fixed.train_data, 2, str(tmp_path / 'fixed')
+  state = trainer.train_and_evaluate(variable, str(tmp_path / 'variable'))
+  assert set(state['params']) >= {'y_gains', 'z_gains'}
+  assert 'lambda 0.00' in capsys.readouterr().out  # the log says which lambdas the batches saw
+
+
+# ---- the codec
+
+
+@pytest.fixture(scope='module')
+def variable_dirs(tmp_path_factory):
+  dirs = {}
+  for family in models.FAMILIES:
+    config = _config(family)
+    _, params = _init(config)
+    dirs[family] = tmp_path_factory.mktemp(f'{family}_variable') / 'model'
+    model_dir.export(params, config, dirs[family])
+  fixed = _config(lambda_range=())
+  _, params = _init(fixed)
+  dirs['fixed'] = tmp_path_factory.mktemp('fixed') / 'model'
+  model_dir.export(params, fixed, dirs['fixed'])
+  return dirs
+
+
+def _photo(natural_image, size=(48, 80)):
+  return image_io.to_uint8(natural_image[100:100 + size[0], 300:300 + size[1]])
+
+
+@requires_tensorflow
+@pytest.mark.parametrize('family', models.FAMILIES)
+def test_round_trips_are_exact_at_the_ends_and_between_the_anchors(family, variable_dirs, natural_image):
+  codec = grm_jax.load(variable_dirs[family])
+  assert codec.variable_rate and codec.lambda_range == RANGE
+  image = _photo(natural_image)
+  sizes = []
+  for lambda_ in (RANGE[0], BETWEEN_ANCHORS, RANGE[1]):
+    encoded = codec.encode(image, lambda_=lambda_)
+    decoded = codec.decode(encoded.data)  # no lambda given: the file carries it
+    np.testing.assert_array_equal(decoded.image, encoded.reconstruction, err_msg=str(lambda_))
+    np.testing.assert_array_equal(decoded.y_hat, encoded.y_hat, err_msg=str(lambda_))
+    header, _ = bitstream.unpack(encoded.data)
+    assert header.version == 2 and header.lambda_ == float(np.float32(lambda_))
+    sizes.append(len(encoded.data))
+  if family != 'factorized':  # an untrained factorized model's y is too small to feel the gain
+    assert sizes[0] < sizes[2], sizes
+
+
+@requires_tensorflow
+def test_lambda_outside_the_range_and_on_a_fixed_rate_model_is_refused(variable_dirs, natural_image):
+  image = _photo(natural_image)
+  with pytest.raises(GrmError, match=r"outside this model's range 0.0018 to 0.0483"):
+    grm_jax.load(variable_dirs['mean_scale']).encode(image, lambda_=0.1)
+  fixed = grm_jax.load(variable_dirs['fixed'])
+  with pytest.raises(GrmError, match='fixed-rate'):
+    fixed.encode(image, lambda_=0.005)
+  assert fixed.decode(fixed.compress(image, lambda_=fixed.config.lambda_)).image.shape == image.shape
+
+
+@requires_tensorflow
+def test_a_version_1_file_still_decodes(variable_dirs, natural_image):
+  codec = grm_jax.load(variable_dirs['fixed'])
+  encoded = codec.encode(_photo(natural_image))
+  body = encoded.data[:-4]
+  old = body[:4] + bytes([1]) + body[5:29] + body[34:]  # version 1: no lambda and no arithmetic byte
+  old += struct.pack('>I', zlib.crc32(old))
+  header, _ = bitstream.unpack(old)
+  assert header.version == 1 and header.lambda_ is None
+  np.testing.assert_array_equal(codec.decode(old).image, encoded.reconstruction)
+  future = bytearray(encoded.data)
+  future[4] = 3
+  with pytest.raises(GrmError, match='unsupported .grm format version 3'):
+    bitstream.unpack(bytes(future))
+
+
+@requires_tensorflow
+def test_a_file_whose_lambda_is_outside_the_range_is_refused(variable_dirs, natural_image):
+  codec = grm_jax.load(variable_dirs['mean_scale'])
+  body = bytearray(codec.compress(_photo(natural_image), lambda_=0.01)[:-4])
+  body[29:33] = struct.pack('>f', 1.0)
+  forged = bytes(body) + struct.pack('>I', zlib.crc32(bytes(body)))
+  with pytest.raises(GrmError, match="no lambda in this model's range"):
+    codec.decode(forged)
+
+
+def test_quality_levels_are_compressai_lambdas_interpolated_in_the_log_domain():
+  assert rate_control.quality_to_lambda(3) == pytest.approx(0.0067)
+  assert rate_control.quality_to_lambda(3.5) == pytest.approx(np.sqrt(0.0067 * 0.0130))
+  with pytest.raises(GrmError, match='outside 1 to 8'):
+    rate_control.quality_to_lambda(9)
+
+
+@requires_tensorflow
+def test_rate_control_finds_the_largest_file_under_the_target(variable_dirs, natural_image):
+  codec = grm_jax.load(variable_dirs['mean_scale'])
+  image = _photo(natural_image, (64, 96))
+  low, high = (len(codec.compress(image, lambda_=v)) for v in RANGE)
+  target = (low + high) // 2
+  search = rate_control.fit_to_size(codec, image, target)
+  assert search.reached and len(search.result.data) <= target and RANGE[0] <= search.lambda_ <= RANGE[1]
+  assert len(search.result.data) >= 0.9 * target or search.encodes == 12, (len(search.result.data), target)
+  assert codec.decode(search.result.data).image.shape == image.shape
+  too_small = rate_control.fit_to_size(codec, image, low - 1)
+  assert not too_small.reached and len(too_small.result.data) == low
+
+
+@requires_tensorflow
+def test_compress_command_lambda_quality_and_target_rate(capsys, tmp_path, variable_dirs, natural_image):
+  source = tmp_path / 'photo.png'
+  image_io.write_png(source, _photo(natural_image, (64, 96)))
+  model = str(variable_dirs['mean_scale'])
+  assert cli.main(['compress', str(source), str(tmp_path / 'q.grm'), '--model', model, '--quality', '2.5']) == 0
+  assert 'lambda 0.0048' in capsys.readouterr().out  # sqrt(0.0035 * 0.0067)
+  assert cli.main(['compress', str(source), str(tmp_path / 'b.grm'), '--model', model, '--bpp', '0.5']) == 0
+  out = capsys.readouterr().out
+  assert 'target' in out and 'reached' in out
+  assert 8 * (tmp_path / 'b.grm').stat().st_size / (64 * 96) <= 0.5
+  assert cli.main(['decompress', str(tmp_path / 'b.grm'), str(tmp_path / 'b.png'), '--model', model]) == 0
+  capsys.readouterr()
+  (tmp_path / 'keep.grm').write_bytes(b'old')
+  for flags, message in ((['--lambda', '0.5'], "outside this model's range"), (['--quality', '0'], 'outside 1 to 8'),
+                         (['--bpp', '-1'], 'must be positive')):
+    assert cli.main(['compress', str(source), str(tmp_path / 'keep.grm'), '--model', model] + flags) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+  assert (tmp_path / 'keep.grm').read_bytes() == b'old'
+
+
+@requires_tensorflow
+def test_evaluate_draws_a_curve_from_one_model(tmp_path, variable_dirs, natural_image):
+  folder = tmp_path / 'images'
+  folder.mkdir()
+  image_io.write_png(folder / 'a.png', _photo(natural_image))
+  out = tmp_path / 'curve.json'
+  result = run_python(['evaluate.py', '--model', str(variable_dirs['mean_scale']), '--lambda', '0.0018',
+                       '--lambda', '0.0483', '--lambda', '0.01', '--data', str(folder), '--out', str(out)])
+  assert result.returncode == 0, result.stderr
+  curve = json.loads(out.read_text())['results']
+  assert curve['lambda'] == sorted(curve['lambda']) and len(curve['lambda']) == 3  # sorted by rate: monotone
+  assert curve['bpp'] == sorted(curve['bpp'])
+  refused = run_python(['evaluate.py', '--model', str(variable_dirs['fixed']), '--lambda', '0.01', '--data',
+                        str(folder), '--out', str(tmp_path / 'x.json')])
+  assert refused.returncode == 1 and 'fixed-rate' in refused.stderr and not (tmp_path / 'x.json').exists()
+
+
+@requires_tensorflow
+def test_models_listing_shows_the_range(variable_dirs):
+  from grm_jax import zoo  # pylint: disable=import-outside-toplevel
+  meta = json.loads((variable_dirs['mean_scale'] / 'model.json').read_text())
+  meta['config'] = json.loads((variable_dirs['mean_scale'] / 'config.json').read_text())
+  line = zoo.describe({'name': 'vr', 'meta': meta})
+  assert 'lambda 0.0018-0.0483' in line, line
