@@ -16,6 +16,8 @@ def rows(path):
   results = data['results']
   labels = [pathlib.Path(m).name for m in results.get('model', [])] or \
       [f"q{q}" for q in results.get('quality', [])]
+  if 'lambda' in results and len(set(results.get('model', []))) < len(results['lambda']):  # one model, a knob
+    labels = [f"{label} @ {lambda_:.4g}" for label, lambda_ in zip(labels, results['lambda'])]
   for index in range(len(results['bpp'])):
     label = labels[index] if index < len(labels) else str(index)
     cells = []

@@ -120,11 +120,13 @@ def _roundtrip(args):
   out_dir.mkdir(parents=True, exist_ok=True)
   model = zoo.resolve(args.model)
   codec = grm_jax.load(model)
+  lambda_ = codec.check_lambda(args.lambda_)
+  knob = f", lambda {lambda_:.5g} of {codec.lambda_range[0]:g}-{codec.lambda_range[1]:g}" if codec.variable_rate else ''
   print(f"model: {os.path.relpath(model)} ({codec.family}, N={codec.config.model.channels}, "
-        f"M={codec.config.model.latent_channels})")
+        f"M={codec.config.model.latent_channels}{knob})")
   for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
-    encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image)
+    encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image, lambda_)
     image_io.write_bytes(out_dir / f'{stem}.grm', encoded.data)
     image_io.write_png(out_dir / f'{stem}.png', decoded.image)
     pixels = image.shape[0] * image.shape[1]
@@ -212,6 +214,8 @@ def build_parser():
   roundtrip = commands.add_parser('roundtrip', help='compress and decompress images; report bpp, PSNR, time')
   roundtrip.add_argument('images', nargs='+')
   roundtrip.add_argument('--model', help=MODEL_HELP)
+  roundtrip.add_argument('--lambda', dest='lambda_', type=float, metavar='L',
+                         help="a variable-rate model's trade-off (default: the model's default lambda)")
   roundtrip.add_argument('--out-dir', default='demo_output', help='where the .grm and .png files go')
   roundtrip.set_defaults(run=_roundtrip)
 

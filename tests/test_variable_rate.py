@@ -226,7 +226,10 @@ def test_compress_command_lambda_quality_and_target_rate(capsys, tmp_path, varia
   assert 'target' in out and 'reached' in out
   assert 8 * (tmp_path / 'b.grm').stat().st_size / (64 * 96) <= 0.5
   assert cli.main(['decompress', str(tmp_path / 'b.grm'), str(tmp_path / 'b.png'), '--model', model]) == 0
-  capsys.readouterr()
+  assert cli.main(['roundtrip', str(source), '--model', model, '--lambda', '0.002', '--out-dir',
+                   str(tmp_path / 'demo')]) == 0
+  out = capsys.readouterr().out
+  assert 'lambda 0.002 of 0.0018-0.0483' in out and 'decoder exact' in out
   (tmp_path / 'keep.grm').write_bytes(b'old')
   for flags, message in ((['--lambda', '0.5'], "outside this model's range"), (['--quality', '0'], 'outside 1 to 8'),
                          (['--bpp', '-1'], 'must be positive')):

@@ -1,0 +1,48 @@
+#!/bin/bash
+# The variable-rate measurement of the README ("Variable-rate models: measured"): three fixed-rate models of
+# configs/mean_scale_small.py against one variable-rate model over the same range, at equal steps per model (4000)
+# and at equal total compute (the variable model trained 8000 more steps, 12000 in all), on Kodak, real files.
+#
+#   recipes/variable_rate.sh train      # resumable; about 70 minutes per core-pair on this 2-core machine
+#   recipes/variable_rate.sh evaluate   # exports, evaluates on Kodak, prints the tables and BD-rates
+# RUNS (default runs/variable_rate) holds the workdirs and models; OUT (results/variable_rate) the curves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+RUNS=${RUNS:-runs/variable_rate}
+OUT=${OUT:-results/variable_rate}
+KODAK=${KODAK:-../shared/data/kodak}
+FIXED="0.0018 0.0093 0.0483"
+KNOB="0.0018 0.0029 0.0046 0.0073 0.0117 0.0187 0.03 0.0483"
+CONFIG="--config configs/mean_scale_small.py"
+VARIABLE="$CONFIG --config.model.lambda_range=(0.0018,0.0483)"
+
+train() {
+  # two at a time, one per core
+  for l in $FIXED; do
+    taskset -c 0 $PY train.py $CONFIG --workdir "$RUNS/fixed-$l" --config.lambda_=$l
+  done &
+  taskset -c 1 $PY train.py $VARIABLE --workdir "$RUNS/variable-4k"
+  taskset -c 1 $PY train.py $VARIABLE --workdir "$RUNS/variable-12k" --config.num_steps=8000 \
+      --config.init_from="$RUNS/variable-4k"
+  wait
+}
+
+evaluate() {
+  mkdir -p "$OUT"
+  for run in $(for l in $FIXED; do echo fixed-$l; done) variable-4k variable-12k; do
+    $PY -m grm_jax export "$RUNS/$run" "$RUNS/models/$run" > /dev/null
+  done
+  $PY evaluate.py $(for l in $FIXED; do echo --model "$RUNS/models/fixed-$l"; done) --data "$KODAK" \
+      --name "3 fixed-rate models, 4000 steps each" --out "$OUT/fixed.json"
+  for run in variable-4k variable-12k; do
+    $PY evaluate.py --model "$RUNS/models/$run" $(for l in $KNOB; do echo --lambda $l; done) --data "$KODAK" \
+        --name "variable-rate, $run steps" --out "$OUT/$run.json"
+    $PY evaluate.py --model "$RUNS/models/$run" $(for l in $FIXED; do echo --lambda $l; done) --data "$KODAK" \
+        --name "variable-rate, $run steps, at the fixed models' lambdas" --out "$OUT/$run.at_fixed.json"
+  done
+  $PY benchmarks/rd_table.py "$OUT/fixed.json" "$OUT/variable-4k.json" "$OUT/variable-12k.json"
+  $PY -m grm_jax.bd "$OUT"/variable-4k*.json "$OUT"/variable-12k*.json --anchor "$OUT/fixed.json"
+}
+
+"${1:?usage: recipes/variable_rate.sh train|evaluate}"
