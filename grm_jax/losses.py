@@ -13,11 +13,12 @@ def per_image_bpp(outputs, pixels_per_image):
              for lik in outputs['likelihoods'].values()) / pixels_per_image
 
 
-def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weight=0.0):
+def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weight=0.0, example_weights=None):
   """lambda * 255^2 * MSE + bpp, or lambda * (1 - MS-SSIM) + bpp, averaged over the batch.
 
   lambda_ is one number, or one per image [B] (a variable-rate model's batch): the summary then also gives the
-  lowest and highest lambda of the batch and the bpp and PSNR of their images. The GRM's earlier prediction
+  lowest and highest lambda of the batch and the bpp and PSNR of their images; example_weights [B], where given,
+  weigh each image's lambda * D + R in the mean. The GRM's earlier prediction
   stages add stage_rate_weight times their own rates, so that they stay real predictors (the confidence score
   measures how well the local stage predicts). Returns (loss, metrics).
   """
@@ -29,7 +30,11 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
     per_image_distortion = 255.0**2 * per_image_mse
   else:
     per_image_distortion = 1.0 - metrics.ms_ssim(jnp.clip(outputs['x_hat'], 0.0, 1.0), x)
-  loss = jnp.mean(lambda_ * per_image_distortion) + outputs['bpp']
+  if example_weights is None:
+    loss = jnp.mean(lambda_ * per_image_distortion) + outputs['bpp']
+  else:
+    per_image_rate = per_image_bpp(outputs, x.shape[1] * x.shape[2])
+    loss = jnp.mean(example_weights * (lambda_ * per_image_distortion + per_image_rate))
   pixels = x.shape[0] * x.shape[1] * x.shape[2]
   stage_bpp = [bits(lik) / pixels for lik in outputs['aux'].get('stage_likelihoods', [])]
   if stage_bpp:

@@ -74,6 +74,11 @@ def test_each_example_has_its_own_lambda_in_the_loss():
   per_image = losses.per_image_bpp(out, 64 * 64)
   assert float(jnp.mean(per_image)) == pytest.approx(float(out['bpp']), rel=1e-5)
   assert float(summary['bpp_at_lambda_high']) == pytest.approx(float(per_image[2]), rel=1e-6)
+  config.lambda_weight_exponent = 1.0  # each example weighed by middle / lambda
+  weights = trainer.example_weights(config, lambdas)
+  np.testing.assert_allclose(weights, gain.middle_lambda(RANGE) / np.asarray(lambdas), rtol=1e-6)
+  weighted, _ = losses.rate_distortion_loss(out, x, lambdas, example_weights=weights)
+  assert float(weighted) == pytest.approx(float(np.mean(np.asarray(singles) * weights)), rel=1e-5)
 
 
 def test_training_lambdas_are_log_uniform_over_the_range_and_depend_on_the_sample_alone():

@@ -54,6 +54,16 @@ def training_lambdas(config, sample_ids):
   return jnp.exp(jax.vmap(lambda key: jax.random.uniform(key, (), jnp.float32, low, high))(keys))
 
 
+def example_weights(config, lambdas):
+  """Each example's weight in a variable-rate batch's loss, (middle of the range / lambda) ^ exponent: with
+  exponent 0 the high lambdas, whose lambda * D + R is many times larger, drive most of the gradient."""
+  exponent = config.get('lambda_weight_exponent', 0.0)
+  lambda_range = config.model.get('lambda_range', ())
+  if not lambda_range or not exponent:
+    return None
+  return (gain.middle_lambda(lambda_range) / lambdas) ** exponent
+
+
 def make_train_step(model, optimizer, config):
   """(state, uint8 images [b, P, P, 3], int32 sample ids [b]) -> (state, metrics): per-device code, for
   parallel.data_parallel (or any mapping that names AXIS)."""
@@ -68,7 +78,8 @@ def make_train_step(model, optimizer, config):
     def loss_fn(params):
       out = model.apply({'params': params}, x, train=True, example_keys=keys,
                         lambdas=lambdas if model.variable_rate else None)
-      return losses.rate_distortion_loss(out, x, lambdas, config.distortion, config.stage_rate_weight)
+      return losses.rate_distortion_loss(out, x, lambdas, config.distortion, config.stage_rate_weight,
+                                         example_weights(config, lambdas))
 
     (_, summary), grads = jax.value_and_grad(loss_fn, has_aux=True)(state['params'])
     grads, summary = jax.lax.pmean((grads, summary), AXIS)
