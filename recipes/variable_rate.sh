@@ -1,9 +1,10 @@
 #!/bin/bash
 # The variable-rate measurement of the README ("Variable-rate models: measured"): three fixed-rate models of
-# configs/mean_scale_small.py against one variable-rate model over the same range, at equal steps per model (4000)
-# and at equal total compute (the variable model trained 8000 more steps, 12000 in all), on Kodak, real files.
+# configs/mean_scale_small.py against one variable-rate model over the same range, at equal steps per model (4000;
+# three weightings of the examples' losses) and at equal total compute (the unweighted variable model trained 8000
+# more steps, 12000 in all), on Kodak, real files.
 #
-#   recipes/variable_rate.sh train      # resumable; about 70 minutes per core-pair on this 2-core machine
+#   recipes/variable_rate.sh train      # resumable; about 75 minutes on this 2-core machine, one run per core
 #   recipes/variable_rate.sh evaluate   # exports, evaluates on Kodak, prints the tables and BD-rates
 # RUNS (default runs/variable_rate) holds the workdirs and models; OUT (results/variable_rate) the curves.
 set -euo pipefail
@@ -22,27 +23,30 @@ train() {
   for l in $FIXED; do
     taskset -c 0 $PY train.py $CONFIG --workdir "$RUNS/fixed-$l" --config.lambda_=$l
   done &
-  taskset -c 1 $PY train.py $VARIABLE --workdir "$RUNS/variable-4k"
+  # unweighted (exponent 0, the default when these were trained), then its equal-compute continuation
+  taskset -c 1 $PY train.py $VARIABLE --workdir "$RUNS/variable-4k" --config.lambda_weight_exponent=0
   taskset -c 1 $PY train.py $VARIABLE --workdir "$RUNS/variable-12k" --config.num_steps=8000 \
-      --config.init_from="$RUNS/variable-4k"
+      --config.init_from="$RUNS/variable-4k" --config.lambda_weight_exponent=0
+  wait
+  for w in 0.5 1; do
+    taskset -c 0 $PY train.py $VARIABLE --workdir "$RUNS/variable-4k-w$w" --config.lambda_weight_exponent=$w &
+  done
   wait
 }
 
 evaluate() {
   mkdir -p "$OUT"
-  for run in $(for l in $FIXED; do echo fixed-$l; done) variable-4k variable-12k; do
+  for run in $(for l in $FIXED; do echo fixed-$l; done) variable-4k variable-4k-w0.5 variable-4k-w1 variable-12k; do
     $PY -m grm_jax export "$RUNS/$run" "$RUNS/models/$run" > /dev/null
   done
   $PY evaluate.py $(for l in $FIXED; do echo --model "$RUNS/models/fixed-$l"; done) --data "$KODAK" \
       --name "3 fixed-rate models, 4000 steps each" --out "$OUT/fixed.json"
-  for run in variable-4k variable-12k; do
+  for run in variable-4k variable-4k-w0.5 variable-4k-w1 variable-12k; do
     $PY evaluate.py --model "$RUNS/models/$run" $(for l in $KNOB; do echo --lambda $l; done) --data "$KODAK" \
-        --name "variable-rate, $run steps" --out "$OUT/$run.json"
-    $PY evaluate.py --model "$RUNS/models/$run" $(for l in $FIXED; do echo --lambda $l; done) --data "$KODAK" \
-        --name "variable-rate, $run steps, at the fixed models' lambdas" --out "$OUT/$run.at_fixed.json"
+        --name "$run" --out "$OUT/$run.json"
   done
-  $PY benchmarks/rd_table.py "$OUT/fixed.json" "$OUT/variable-4k.json" "$OUT/variable-12k.json"
-  $PY -m grm_jax.bd "$OUT"/variable-4k*.json "$OUT"/variable-12k*.json --anchor "$OUT/fixed.json"
+  $PY benchmarks/rd_table.py "$OUT"/fixed.json "$OUT"/variable-*.json
+  $PY -m grm_jax.bd "$OUT"/variable-*.json --anchor "$OUT/fixed.json"
 }
 
 "${1:?usage: recipes/variable_rate.sh train|evaluate}"
