@@ -47,12 +47,10 @@ def _estimate(args):
           f"({row['encoding_time']:.1f} s, compile included on the first)")
 
 
-def _model_for_file(data, path):
+def _model_for_file(header, path):
   """The model to decode a file with: --model, or the shipped model whose hash the header names."""
   if path:
     return zoo.resolve(path)
-  from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
-  header, _ = bitstream.unpack(data)
   found = zoo.find_by_hash(header.model_hash.hex())
   if found is None:
     raise GrmError(f"no --model given, and no model in {zoo.MODELS} wrote this file "
@@ -144,9 +142,13 @@ def _decompress(args):
   if not source.is_file():
     raise GrmError(f"{source}: no such file")
   data = source.read_bytes()
-  codec = grm_jax.load(_model_for_file(data, args.model))
+  from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
+  header, _ = bitstream.unpack(data)
+  max_pixels = bitstream.DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
+  bitstream.check_pixel_limit(header, max_pixels)  # from the header alone, before the model is loaded
+  codec = grm_jax.load(_model_for_file(header, args.model))
   start = time.perf_counter()
-  image = codec.decompress(data)
+  image = codec.decompress(data, max_pixels)
   seconds = time.perf_counter() - start
   image_io.write_png(args.output, image)
   print(f"{args.input} -> {args.output}: {image.shape[1]}x{image.shape[0]}, {seconds:.2f} s")
@@ -209,6 +211,8 @@ def build_parser():
   decompress.add_argument('output')
   decompress.add_argument('--model', help='model directory or shipped model name (default: the shipped model '
                           'that wrote the file)')
+  decompress.add_argument('--max-pixels', type=int, default=None, metavar='N',
+                          help='refuse files that claim more pixels than N (default: 89478485, as Pillow; 0: no limit)')
   decompress.set_defaults(run=_decompress)
 
   roundtrip = commands.add_parser('roundtrip', help='compress and decompress images; report bpp, PSNR, time')

@@ -156,6 +156,30 @@ def test_valid_crc_but_inconsistent_header(capsys, tmp_path, grm_file, model_dir
   _decompress_fails(capsys, tmp_path, bytes(data), model_dirs['grm'], 'latent shapes')
 
 
+def _claiming(data, height, width):
+  """A file whose header claims another image size, re-signed with a correct CRC."""
+  data = bytearray(data[:-4])
+  data[13:21] = height.to_bytes(4, 'big') + width.to_bytes(4, 'big')
+  return bytes(data) + zlib.crc32(bytes(data)).to_bytes(4, 'big')
+
+
+def test_a_header_claiming_a_huge_image_is_refused_before_the_model_loads(capsys, tmp_path, grm_file, model_dirs,
+                                                                          monkeypatch):
+  bomb = _claiming(grm_file.read_bytes(), 16_777_215, 16_777_215)
+  monkeypatch.setattr(grm_jax, 'load', lambda *_: pytest.fail('the model was loaded'))
+  _decompress_fails(capsys, tmp_path, bomb, model_dirs['grm'], "above the decoder's limit of 89478485 pixels; "
+                    "raise it with --max-pixels N")
+  monkeypatch.undo()
+  codec = grm_jax.load(model_dirs['grm'])
+  with pytest.raises(grm_jax.errors.GrmError, match='limit of 4000 pixels'):  # a 64x64 file under a lower limit
+    codec.decode(grm_file.read_bytes(), max_pixels=4000)
+  assert codec.decode(grm_file.read_bytes(), max_pixels=4096).image.shape == (64, 64, 3)
+  out = tmp_path / 'ok.png'
+  assert cli.main(['decompress', str(grm_file), str(out), '--model', str(model_dirs['grm']), '--max-pixels',
+                   '0']) == 0  # 0: no limit
+  assert out.is_file()
+
+
 def test_missing_model_and_missing_input(capsys, tmp_path, grm_file):
   assert cli.main(['decompress', str(grm_file), str(tmp_path / 'o.png'), '--model', str(tmp_path)]) == 1
   assert 'not a model directory' in capsys.readouterr().err

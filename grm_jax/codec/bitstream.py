@@ -32,6 +32,20 @@ _FIXED = {1: struct.Struct('>4sB8sIIHHHHB'), 2: struct.Struct('>4sB8sIIHHHHfBB')
 _CRC = struct.Struct('>I')
 
 
+# The most pixels a decode may produce unless told otherwise: Pillow's MAX_IMAGE_PIXELS (about 89.5 million, 10x
+# a 4K frame). A .grm header can claim any size; this is checked before anything is allocated.
+DEFAULT_MAX_PIXELS = 89_478_485
+
+
+def check_pixel_limit(header, max_pixels=DEFAULT_MAX_PIXELS):
+  """A one-line GrmError when a file's header claims more pixels than max_pixels (None or 0: no limit)."""
+  pixels = header.height * header.width
+  if max_pixels and pixels > max_pixels:
+    raise GrmError(f"this .grm file claims a {header.width}x{header.height} image ({pixels} pixels), above the "
+                   f"decoder's limit of {max_pixels} pixels; raise it with --max-pixels N (max_pixels= in Python) "
+                   "if you trust the file")
+
+
 @dataclasses.dataclass(frozen=True)
 class Header:
   model_hash: bytes

@@ -157,8 +157,8 @@ class Codec:
   def compress(self, image, lambda_=None):
     return self.encode(image, reconstruct=False, lambda_=lambda_).data
 
-  def decompress(self, data):
-    return self.decode(data).image
+  def decompress(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
+    return self.decode(data, max_pixels).image
 
   # ---- encoding
 
@@ -251,8 +251,10 @@ class Codec:
 
   # ---- decoding
 
-  def decode(self, data):
+  def decode(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
+    """The image of a .grm file; a file claiming more than max_pixels pixels is refused (None or 0: no limit)."""
     header, strings = bitstream.unpack(bytes(data))
+    bitstream.check_pixel_limit(header, max_pixels)
     if header.model_hash != self.model_hash:
       raise GrmError(f"this file was written by another model (model hash {header.model_hash.hex()}, "
                      f"this model is {self.model_hash.hex()})")
