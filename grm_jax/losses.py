@@ -18,9 +18,9 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
 
   lambda_ is one number, or one per image [B] (a variable-rate model's batch): the summary then also gives the
   lowest and highest lambda of the batch and the bpp and PSNR of their images; example_weights [B], where given,
-  weigh each image's lambda * D + R in the mean. The GRM's earlier prediction
-  stages add stage_rate_weight times their own rates, so that they stay real predictors (the confidence score
-  measures how well the local stage predicts). Returns (loss, metrics).
+  weigh each image's lambda * D + R in the mean. The GRM's earlier prediction stages add stage_rate_weight times
+  their own rates, so that they stay real predictors (the confidence score measures how well the local stage
+  predicts). Returns (loss, metrics).
   """
   if distortion not in DISTORTIONS:
     raise ValueError(f"unknown distortion {distortion!r}; expected one of {DISTORTIONS}")
@@ -30,10 +30,10 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
     per_image_distortion = 255.0**2 * per_image_mse
   else:
     per_image_distortion = 1.0 - metrics.ms_ssim(jnp.clip(outputs['x_hat'], 0.0, 1.0), x)
+  per_image_rate = per_image_bpp(outputs, x.shape[1] * x.shape[2])  # compiled away where nothing uses it
   if example_weights is None:
     loss = jnp.mean(lambda_ * per_image_distortion) + outputs['bpp']
   else:
-    per_image_rate = per_image_bpp(outputs, x.shape[1] * x.shape[2])
     loss = jnp.mean(example_weights * (lambda_ * per_image_distortion + per_image_rate))
   pixels = x.shape[0] * x.shape[1] * x.shape[2]
   stage_bpp = [bits(lik) / pixels for lik in outputs['aux'].get('stage_likelihoods', [])]
@@ -44,7 +44,7 @@ def rate_distortion_loss(outputs, x, lambda_, distortion='mse', stage_rate_weigh
   for name, value in zip(('bpp_local', 'bpp_reference'), stage_bpp):
     summary[name] = value
   if jnp.ndim(lambda_):
-    summary.update(_ends_of_the_range(lambda_, per_image_bpp(outputs, x.shape[1] * x.shape[2]), per_image_mse))
+    summary.update(_ends_of_the_range(lambda_, per_image_rate, per_image_mse))
   return loss, summary
 
 

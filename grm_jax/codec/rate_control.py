@@ -44,7 +44,7 @@ def fit_to_size(codec, image, target_bytes, tolerance=0.01, max_encodes=12):
   if target_bytes <= 0:
     raise GrmError(f"the target size must be positive, got {target_bytes:g} bytes")
   low, high = np.log(codec.lambda_range[0]), np.log(codec.lambda_range[1])
-  encodes, best = 0, None
+  encodes = 0
 
   def encode(log_lambda):
     nonlocal encodes

@@ -6,8 +6,8 @@ model's range, has its own learned gain vectors; between anchors the log-gains a
 log(lambda), so the quantiser's step size changes geometrically, as rate does. Every example of a batch can have
 its own lambda.
 
-The gains cost 2 x anchors x channels parameters and no compute worth measuring, and they leave the transforms and
-the entropy model untouched, which is why every model family gets a variable-rate form the same way.
+The gains cost 2 x anchors x channels parameters and a per-channel multiply, and they leave the transforms and the
+entropy model untouched, which is why every model family gets a variable-rate form the same way.
 """
 import flax.linen as nn
 import jax.numpy as jnp
