@@ -135,6 +135,30 @@ def _roundtrip(args):
   print(f"files in {out_dir}/")
 
 
+def _inspect(args):
+  """What the global reference is worth to an image: the rate of y under each stage, and the S and U scores."""
+  import json  # pylint: disable=import-outside-toplevel
+
+  import grm_jax  # pylint: disable=import-outside-toplevel
+  from grm_jax import diagnostics  # pylint: disable=import-outside-toplevel
+  if args.figure and not str(args.figure).lower().endswith('.png'):
+    raise GrmError(f"--figure writes a PNG: give a name ending in .png, not {args.figure}")
+  ((path, image),) = _read_images([args.image])
+  model = zoo.resolve(args.model)
+  codec = grm_jax.load(model)
+  report = diagnostics.inspect_reference(codec, image, args.lambda_)
+  if args.figure:
+    diagnostics.draw_figure(report, image, args.figure,
+                            title=f"{pathlib.Path(path).name}, {pathlib.Path(model).name}")
+  if args.json:
+    print(json.dumps({'image': str(path), 'model': str(model), **report.summary}, indent=1))
+  else:
+    print(f"{path} with {os.path.relpath(model)}")
+    print(diagnostics.format_report(report.summary))
+    if args.figure:
+      print(f"figure: {args.figure}")
+
+
 def _decompress(args):
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import image_io  # pylint: disable=import-outside-toplevel
@@ -222,6 +246,16 @@ def build_parser():
                          help="a variable-rate model's trade-off (default: the model's default lambda)")
   roundtrip.add_argument('--out-dir', default='demo_output', help='where the .grm and .png files go')
   roundtrip.set_defaults(run=_roundtrip)
+
+  inspect = commands.add_parser('inspect', help="what the global reference is worth to an image (grm models)")
+  inspect.add_argument('image')
+  inspect.add_argument('--model', help=MODEL_HELP)
+  inspect.add_argument('--lambda', dest='lambda_', type=float, metavar='L',
+                       help="a variable-rate model's trade-off (default: the model's default lambda)")
+  inspect.add_argument('--json', action='store_true', help='print the figures as one JSON object')
+  inspect.add_argument('--figure', metavar='OUT.png',
+                       help="draw the paper's Figure 1 for this image: references, S, U and the bits saved")
+  inspect.set_defaults(run=_inspect)
 
   listing = commands.add_parser('models', help='list the shipped models')
   listing.set_defaults(run=_models)

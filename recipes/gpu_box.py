@@ -14,7 +14,7 @@ working tree, at most 64 MiB, and returns at most 64 MiB, 16 MiB a file, 8 files
 
 `train` installs the missing wheels from the bundle, runs train.py on the bundle's images for the given minutes (from
 scratch, or from a shipped model or model directory with --init-from; the config's schedule is kept, so a second
-loan with the same command and a workdir that survived resumes it), and writes the float16 parameters in chunks
+loan with the same command and a workdir that survived resumes it), and writes the parameters (float16, or --dtype float32) in chunks
 of at most 15 MiB (training/params_bundle.py), the run record and the steps done to --out.
 """
 import argparse
@@ -117,7 +117,7 @@ def train(args):
   from grm_jax.training import checkpoints, params_bundle  # pylint: disable=import-outside-toplevel
   params, config, step = checkpoints.restore_latest_params(str(pathlib.Path(args.workdir) / 'checkpoints'))
   out = pathlib.Path(args.out)
-  params_bundle.write(out, params, ml_collections.ConfigDict(config), step, dtype='float16')
+  params_bundle.write(out, params, ml_collections.ConfigDict(config), step, dtype=args.dtype)
   shutil.copyfile(pathlib.Path(args.workdir) / 'provenance.json', out / 'provenance.json')
   (out / 'run.json').write_text(json.dumps({'steps': step, 'wall_seconds': round(seconds, 1)}, indent=2) + '\n')
   print(f"wrote {out}: step {step} after {seconds:.0f} s (train.py, compiles included); here: "
@@ -141,6 +141,11 @@ def bench(args):
       log.write(text)
 
 
+def params_bundle_dtypes():
+  from grm_jax.training import params_bundle  # pylint: disable=import-outside-toplevel
+  return params_bundle.DTYPES
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   commands = parser.add_subparsers(dest='command', required=True)
@@ -157,6 +162,8 @@ def main():
                         help="config overrides, as train.py's --config.FIELD=VALUE")
   training.add_argument('--workdir', default='/tmp/grm_gpu_run')
   training.add_argument('--bundle', default=str(BUNDLE))
+  training.add_argument('--dtype', default='float16', choices=params_bundle_dtypes(),
+                        help='of the parameters written (float32 to go on training elsewhere; twice the bytes)')
   training.add_argument('--out', required=True)
   training.set_defaults(run=train)
   benchmark = commands.add_parser('bench', help='on the box: train-step speed, ours and the peer')

@@ -39,3 +39,25 @@ def run_python(args, env=None, timeout=600, **kwargs):
   full_env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', **(env or {})}
   return subprocess.run([sys.executable] + list(args), cwd=REPO, env=full_env, capture_output=True, text=True,
                         timeout=timeout, check=False, **kwargs)
+
+
+def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32'):
+  """A model directory of configs/tiny.py's model: random weights, or trained for `steps` on tiny images."""
+  import jax  # pylint: disable=import-outside-toplevel
+  from configs import tiny  # pylint: disable=import-outside-toplevel
+  from grm_jax import models  # pylint: disable=import-outside-toplevel
+  from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import trainer  # pylint: disable=import-outside-toplevel
+  config = tiny.get_config()
+  config.model.family, config.model.order, config.model.transform_dtype = family, order, transform_dtype
+  folder = tmp_path_factory.mktemp(f'{family}_model')
+  if steps:
+    write_image_folder(folder / 'train', count=8, size=(96, 96), seed=5)
+    config.train_data, config.num_steps, config.checkpoint_every = f'folder:{folder / "train"}', steps, steps
+    config.log_every, config.learning_rate, config.patch_size, config.batch_size = steps, 1e-3, 64, 4
+    params = trainer.train_and_evaluate(config, str(folder / 'work'))['params']
+  else:
+    model = models.build(config)
+    params = model.init(jax.random.PRNGKey(1), np.zeros((1, 64, 64, 3), np.float32))['params']
+  model_dir.export(params, config, folder / 'model')
+  return folder / 'model'

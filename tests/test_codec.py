@@ -12,32 +12,16 @@ from configs import tiny
 from grm_jax import cli, image_io, models
 from grm_jax.codec import model_dir
 from grm_jax.training import trainer
-from tests.helpers import requires_tensorflow, run_python, write_image_folder
+from tests.helpers import export_tiny_model, requires_tensorflow, run_python, write_image_folder
 
 pytestmark = requires_tensorflow  # every test here writes or reads .grm files or model directories
 
 
-def _export(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32'):
-  config = tiny.get_config()
-  config.model.family, config.model.order, config.model.transform_dtype = family, order, transform_dtype
-  folder = tmp_path_factory.mktemp(f'{family}_model')
-  if steps:
-    write_image_folder(folder / 'train', count=8, size=(96, 96), seed=5)
-    config.train_data, config.num_steps, config.checkpoint_every = f'folder:{folder / "train"}', steps, steps
-    config.log_every, config.learning_rate, config.patch_size, config.batch_size = steps, 1e-3, 64, 4
-    params = trainer.train_and_evaluate(config, str(folder / 'work'))['params']
-  else:
-    model = models.build(config)
-    params = model.init(jax.random.PRNGKey(1), np.zeros((1, 64, 64, 3), np.float32))['params']
-  model_dir.export(params, config, folder / 'model')
-  return folder / 'model'
-
-
 @pytest.fixture(scope='module')
 def model_dirs(tmp_path_factory):
-  dirs = {family: _export(tmp_path_factory, family) for family in models.FAMILIES}
-  dirs['grm-raster'] = _export(tmp_path_factory, 'grm', order='raster')
-  dirs['grm-bfloat16'] = _export(tmp_path_factory, 'grm', transform_dtype='bfloat16')  # trained in mixed precision
+  dirs = {family: export_tiny_model(tmp_path_factory, family) for family in models.FAMILIES}
+  dirs['grm-raster'] = export_tiny_model(tmp_path_factory, 'grm', order='raster')
+  dirs['grm-bfloat16'] = export_tiny_model(tmp_path_factory, 'grm', transform_dtype='bfloat16')  # trained in mixed precision
   return dirs
 
 
@@ -63,7 +47,7 @@ def test_round_trip_is_exact(family, model_dirs, natural_image):
 
 @pytest.fixture(scope='module')
 def trained_grm(tmp_path_factory):
-  return _export(tmp_path_factory, 'grm', steps=300)
+  return export_tiny_model(tmp_path_factory, 'grm', steps=300)
 
 
 @pytest.fixture(scope='module')

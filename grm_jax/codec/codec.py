@@ -160,6 +160,17 @@ class Codec:
   def decompress(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
     return self.decode(data, max_pixels).image
 
+  def coded_latents(self, image, lambda_=None):
+    """(EncodeResult, hyper features [1, h, w, 2M]) of an image: the latent the decoder will hold and what its
+    entropy model is conditioned on, for diagnostics (`grm inspect`)."""
+    image = _check_image(image)
+    lambda_ = self.check_lambda(lambda_)
+    lambdas = self._lambdas(lambda_)
+    encoded = self.encode(image, reconstruct=False, lambda_=lambda_)
+    y = self._analysis(self.params, image_io.to_float(image)[None], lambdas)
+    hyper = self._hyper_features(self.params, jnp.round(self._hyper_analysis(self.params, y, lambdas)), lambdas)
+    return encoded, hyper
+
   # ---- encoding
 
   def _code_factorized(self, values, watch):

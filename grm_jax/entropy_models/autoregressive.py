@@ -96,8 +96,9 @@ class AutoregressiveEntropyParameters(nn.Module):
       return jnp.concatenate([feature, similarity[..., None], confidence[..., None]], axis=-1)
     return feature * (similarity * confidence)[..., None]
 
-  def __call__(self, y_hat, hyper):
-    """All positions at once. Returns (mu, sigma, aux) where aux holds the earlier stages and the scores."""
+  def __call__(self, y_hat, hyper, drop_reference=False):
+    """All positions at once. Returns (mu, sigma, aux) where aux holds the earlier stages and the scores.
+    drop_reference zeroes what the final stage sees of the reference (its share of the rate: `grm inspect`)."""
     b, h, w, m = y_hat.shape
     local = self.context(y_hat)
     inputs, aux = [local], {'stages': []}
@@ -116,7 +117,7 @@ class AutoregressiveEntropyParameters(nn.Module):
       features = jnp.where(found[..., None], features, 0.0)
       reference = self._gate(features, similarity, confidence).reshape(b, h, w, -1)
       reference_stage = split_gaussian(self.reference_params(jnp.concatenate([local, reference], axis=-1)))
-      inputs.append(reference)
+      inputs.append(jnp.zeros_like(reference) if drop_reference else reference)
       aux = {'stages': [local_stage, reference_stage], 'reference_index': index.reshape(b, h, w),
              'similarity': similarity.reshape(b, h, w), 'confidence': confidence.reshape(b, h, w)}
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper], axis=-1)))

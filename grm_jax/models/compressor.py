@@ -142,14 +142,15 @@ class ImageCompressor(nn.Module):
   def commit_positions(self, state, rows, cols, y_hat_at, pending):
     return self.y_parameters.commit_positions(state, rows, cols, y_hat_at, pending)
 
-  def gaussian_parameters(self, y_hat, hyper):
-    """(mu, sigma, aux) of y. y_hat is only looked at causally, and only by the autoregressive families."""
+  def gaussian_parameters(self, y_hat, hyper, drop_reference=False):
+    """(mu, sigma, aux) of y. y_hat is only looked at causally, and only by the autoregressive families;
+    drop_reference: the grm family without its global reference (a diagnostic)."""
     m = self.latent_channels
     if self.family == 'hyperprior':
       return jnp.zeros_like(hyper), bounded_scale(hyper), {}
     if self.family == 'mean_scale':
       return hyper[..., :m], bounded_scale(hyper[..., m:]), {}
-    return self.y_parameters(y_hat, hyper)
+    return self.y_parameters(y_hat, hyper, drop_reference)
 
   def _training_noise(self, value, draw, example_keys):
     """value + U(-0.5, 0.5), from the 'noise' rng stream, or from each example's own key (fold_in(key, draw))."""

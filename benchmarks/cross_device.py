@@ -1,0 +1,186 @@
+"""Does a .grm file made on one machine decode on another? Measured without the range coder, so that it runs where
+TensorFlow is not installed (a GPU box).
+
+  python benchmarks/cross_device.py record --data ../shared/data/kodak --out cpu.npz     # on machine A
+  python benchmarks/cross_device.py check cpu.npz --data ../shared/data/kodak            # on machine B
+
+`record` encodes each image and keeps what the range coder was given: the scale-table index and the value of every
+coded symbol, in coding order, with digests of the encoder's y_hat and reconstruction. `check` decodes the same
+files on this machine with a stand-in range decoder that hands back the recorded values, and counts the symbols
+whose scale-table index differs from the encoder's. With the real range decoder the first such symbol is decoded
+from the wrong table, and what follows is garbage; the stand-in lets the decode go on, so the count says how far
+the two machines disagree. It also says whether y_hat and the reconstruction are bit-identical, their PSNR against
+the original, and the decode time (a second pass, after the compiles; range coding takes no time here).
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+import grm_jax  # noqa: E402
+from grm_jax import image_io, zoo  # noqa: E402
+from grm_jax.codec import range_coder  # noqa: E402
+from grm_jax.evaluation import psnr_uint8  # noqa: E402
+
+
+class RecordingCoder:
+  """Stands in for range_coder.encode: keeps (indexes, values) and returns a token as the string."""
+
+  def __init__(self):
+    self.streams = {}
+
+  def encode(self, lookup, offsets, indexes, values):
+    del lookup, offsets
+    token = f'stream{len(self.streams)}'.encode()
+    self.streams[token] = (np.asarray(indexes, np.int32).reshape(-1), np.asarray(values, np.int32).reshape(-1))
+    return token
+
+
+class ReplayDecoder:
+  """Stands in for range_coder.Decoder: returns the recorded values in order and keeps the indexes it was asked
+  for."""
+  streams = {}
+  asked = {}
+
+  def __init__(self, data, lookup, offsets):
+    del lookup, offsets
+    self._token = bytes(data)
+    self._values = self.streams[self._token][1]
+    self._position = 0
+    ReplayDecoder.asked[self._token] = []
+
+  def decode(self, indexes):
+    indexes = np.asarray(indexes, np.int32)
+    count = indexes.size
+    values = self._values[self._position:self._position + count]
+    self._position += count
+    ReplayDecoder.asked[self._token].append(indexes.reshape(-1))
+    return values.reshape(indexes.shape)
+
+  def finish(self):
+    return self._position == len(self._values)
+
+
+def _digest(array):
+  return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def _device():
+  device = jax.devices()[0]
+  kind = getattr(device, 'device_kind', device.platform)
+  return f"{device.platform}{'' if kind == device.platform else ' ' + kind}, jax {jax.__version__}"
+
+
+def record(args):
+  codec = grm_jax.load(args.model)
+  coder = RecordingCoder()
+  range_coder.encode = coder.encode
+  paths = image_io.list_images(args.data)[:args.limit or None]
+  out = {'names': np.array([os.path.basename(p) for p in paths]), 'device': np.array(_device()),
+         'model': np.array(args.model)}
+  for i, path in enumerate(paths):
+    image = image_io.read_image(path)
+    first = len(coder.streams)
+    encoded = codec.encode(image)
+    tokens = list(coder.streams)[first:]
+    out[f'{i}/file'] = np.frombuffer(encoded.data, np.uint8)
+    for token in tokens:
+      indexes, values = coder.streams[token]
+      out[f'{i}/{token.decode()}/indexes'] = indexes.astype(np.int16)
+      out[f'{i}/{token.decode()}/values'] = values
+    out[f'{i}/y_hat'] = np.array(_digest(encoded.y_hat))
+    out[f'{i}/reconstruction'] = np.array(_digest(encoded.reconstruction))
+    out[f'{i}/psnr'] = np.array(psnr_uint8(image, encoded.reconstruction))
+    print(f"{os.path.basename(path)}: {len(encoded.data)} bytes", flush=True)
+  np.savez_compressed(args.out, **out)
+  print(f"wrote {args.out}: {len(paths)} images encoded on {_device()}")
+
+
+def _decode_all(codec, records, count, images):
+  rows, seconds = [], []
+  for i in range(count):
+    data = records[f'{i}/file'].tobytes()
+    streams = {key.split('/')[1] for key in records if key.startswith(f'{i}/stream')}
+    ReplayDecoder.streams = {s.encode(): (records[f'{i}/{s}/indexes'], records[f'{i}/{s}/values'])
+                             for s in streams}
+    ReplayDecoder.asked = {}
+    start = time.perf_counter()
+    decoded = codec.decode(data)
+    seconds.append(time.perf_counter() - start)
+    mismatched, symbols, first = 0, 0, None
+    for token, asked in ReplayDecoder.asked.items():
+      asked = np.concatenate(asked)
+      expected = ReplayDecoder.streams[token][0].astype(np.int32)
+      wrong = np.flatnonzero(asked != expected)
+      mismatched, symbols = mismatched + len(wrong), symbols + len(expected)
+      if len(wrong) and first is None:
+        first = float(wrong[0] / len(expected))
+    row = {'image': str(records['names'][i]), 'symbols': symbols, 'index_mismatches': mismatched,
+           'first_mismatch_at': first,
+           'y_hat_identical': _digest(decoded.y_hat) == str(records[f'{i}/y_hat']),
+           'reconstruction_identical': _digest(decoded.image) == str(records[f'{i}/reconstruction']),
+           'encoder_psnr': float(records[f'{i}/psnr'])}
+    if images is not None:
+      row['decoder_psnr'] = psnr_uint8(images[i], decoded.image)
+    rows.append(row)
+  return rows, seconds
+
+
+def check(args):
+  if args.precision:
+    jax.config.update('jax_default_matmul_precision', args.precision)
+  records = dict(np.load(args.records))
+  names = [str(n) for n in records['names']]
+  codec = grm_jax.load(str(records['model']))
+  range_coder.Decoder = ReplayDecoder
+  images = ([image_io.read_image(os.path.join(args.data, name)) for name in names] if args.data else None)
+  _decode_all(codec, records, len(names), images)  # compiles (one per image shape)
+  rows, seconds = _decode_all(codec, records, len(names), images)
+  summary = {
+      'encoded_on': str(records['device']), 'decoded_on': _device(), 'precision': args.precision or 'default',
+      'images': len(rows), 'images_with_index_mismatches': sum(r['index_mismatches'] > 0 for r in rows),
+      'index_mismatches': sum(r['index_mismatches'] for r in rows), 'symbols': sum(r['symbols'] for r in rows),
+      'y_hat_identical': sum(r['y_hat_identical'] for r in rows),
+      'reconstruction_identical': sum(r['reconstruction_identical'] for r in rows),
+      'median_decode_seconds': float(np.median(seconds)), 'rows': rows}
+  if images is not None:
+    summary['max_psnr_difference_db'] = max(abs(r['decoder_psnr'] - r['encoder_psnr']) for r in rows)
+  text = json.dumps(summary, indent=1)
+  if args.out:
+    with open(args.out, 'w', encoding='utf-8') as f:
+      f.write(text + '\n')
+  del summary['rows']
+  print(json.dumps(summary))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  commands = parser.add_subparsers(dest='command', required=True)
+  recording = commands.add_parser('record', help='encode images, keeping what the range coder was given')
+  recording.add_argument('--model', default=zoo.DEFAULT, help='a shipped model name (it must name the same model on '
+                         'both machines) or a model directory')
+  recording.add_argument('--data', default='../shared/data/kodak')
+  recording.add_argument('--limit', type=int, default=0, help='the first N images only')
+  recording.add_argument('--out', required=True)
+  recording.set_defaults(run=record)
+  checking = commands.add_parser('check', help='decode recorded files here and compare')
+  checking.add_argument('records')
+  checking.add_argument('--data', help='the original images, for the PSNR of the decoded ones')
+  checking.add_argument('--precision', choices=('highest', 'high', 'default', 'bfloat16', 'tensorfloat32'),
+                        help="jax_default_matmul_precision for this decode")
+  checking.add_argument('--out', help='a JSON file for the per-image rows')
+  checking.set_defaults(run=check)
+  args = parser.parse_args()
+  args.run(args)
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,104 @@
+"""`grm inspect`: the reference's share of the rate, the S and U statistics, and the Figure-1 drawing."""
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from PIL import Image
+
+import grm_jax
+from grm_jax import cli, diagnostics, image_io
+from grm_jax.codec import model_dir
+from tests.helpers import export_tiny_model, requires_tensorflow
+
+pytestmark = requires_tensorflow  # inspect codes the image with the real codec
+
+
+@pytest.fixture(scope='module')
+def grm_dir(tmp_path_factory):
+  return export_tiny_model(tmp_path_factory, 'grm')
+
+
+@pytest.fixture(scope='module')
+def image_path(tmp_path_factory, natural_image):
+  path = tmp_path_factory.mktemp('inspect') / 'crop.png'
+  Image.fromarray(image_io.to_uint8(natural_image[:96, :128])).save(path)
+  return path
+
+
+def _inspect_json(capsys, *args):
+  assert cli.main(['inspect', *map(str, args), '--json']) == 0
+  return json.loads(capsys.readouterr().out)
+
+
+def test_final_stage_rate_is_the_codecs_own_estimate(capsys, grm_dir, image_path):
+  report = _inspect_json(capsys, image_path, '--model', grm_dir)
+  codec = grm_jax.load(grm_dir)
+  image = image_io.read_image(image_path)
+  encoded = codec.encode(image)
+  y = codec._analysis(codec.params, image_io.to_float(image)[None], None)  # pylint: disable=protected-access
+  z_hat = jnp.round(codec._hyper_analysis(codec.params, y, None))  # pylint: disable=protected-access
+  z_bits = -float(jnp.sum(jnp.log2(codec._factorized_likelihood(codec.params, z_hat))))  # pylint: disable=protected-access
+  pixels = image.shape[0] * image.shape[1]
+  assert report['bpp_y'] == pytest.approx((encoded.estimated_bits - z_bits) / pixels, rel=1e-4)
+  assert report['bytes'] == len(encoded.data)
+  for key in ('bpp_y_without_reference', 'bpp_y_local_stage', 'bpp_y_reference_stage'):
+    assert report[key] > 0
+  for key in ('similarity_median', 'confidence_median', 'similarity_times_confidence_mean', 'far_reference_fraction'):
+    assert 0 <= report[key] <= 1
+  assert report['reference_share_percent'] == pytest.approx(
+      100 * (report['bpp_y_without_reference'] / report['bpp_y'] - 1))
+
+
+def test_a_reference_the_final_stage_ignores_has_no_share(capsys, grm_dir, image_path, tmp_path):
+  """Zero the final stage's weights on its reference input: removing the reference must then change nothing, and
+  with the weights in place (random, so far from useless) it must change the rate."""
+  with_reference = _inspect_json(capsys, image_path, '--model', grm_dir)
+  assert with_reference['bpp_y_without_reference'] != pytest.approx(with_reference['bpp_y'], rel=1e-6)
+  config, params, _, _ = model_dir.load(grm_dir)
+  m = config.model.latent_channels
+  params = jax.tree_util.tree_map(np.array, params)
+  kernel = params['y_parameters']['final_params']['dense_0']['kernel']  # rows: [local 2M, reference 2M, hyper 2M]
+  kernel[2 * m:4 * m] = 0
+  model_dir.export(params, config, tmp_path / 'deaf')
+  deaf = _inspect_json(capsys, image_path, '--model', tmp_path / 'deaf')
+  assert deaf['bpp_y_without_reference'] == pytest.approx(deaf['bpp_y'], rel=1e-6)
+  assert deaf['reference_share_percent'] == pytest.approx(0, abs=1e-4)
+
+
+def test_text_report_and_figure(capsys, grm_dir, image_path, tmp_path):
+  figure = tmp_path / 'figure1.png'
+  assert cli.main(['inspect', str(image_path), '--model', str(grm_dir), '--figure', str(figure)]) == 0
+  out = capsys.readouterr().out
+  assert 'reference removed' in out and "the reference's share" in out and 'similarity S' in out
+  with Image.open(figure) as drawn:
+    assert drawn.format == 'PNG' and drawn.size[0] > 400
+
+
+def test_bad_requests_are_one_line_errors(capsys, grm_dir, image_path, tmp_path, tmp_path_factory):
+  existing = tmp_path / 'keep.jpg'
+  existing.write_bytes(b'old')
+  assert cli.main(['inspect', str(image_path), '--model', str(grm_dir), '--figure', str(existing)]) == 1
+  assert 'ending in .png' in capsys.readouterr().err and existing.read_bytes() == b'old'
+  context_dir = export_tiny_model(tmp_path_factory, 'context')
+  assert cli.main(['inspect', str(image_path), '--model', str(context_dir)]) == 1
+  err = capsys.readouterr().err
+  assert 'needs a grm model' in err and len(err.strip().splitlines()) == 1
+
+
+def test_chosen_positions_lie_outside_the_local_context_and_spread_out():
+  h, w = 8, 16
+  rows, cols = np.mgrid[:h, :w]
+  maps = {'saved_bits': np.arange(h * w, dtype=np.float32).reshape(h, w),  # the last position saves the most
+          'reference_row': np.zeros((h, w), int), 'reference_col': np.zeros((h, w), int),
+          'has_reference': np.arange(h * w).reshape(h, w) > 0}
+  maps['reference_col'][h - 1, w - 2] = w - 3  # the runner-up's reference is its neighbour: not eligible
+  maps['reference_row'][h - 1, w - 2] = h - 1
+  chosen = diagnostics.chosen_positions(maps, count=3)
+  assert chosen[0] == (h - 1, w - 1)
+  assert (h - 1, w - 2) not in chosen
+  for i, (r, c) in enumerate(chosen):
+    assert max(abs(rows[r, c] - maps['reference_row'][r, c]), abs(cols[r, c] - maps['reference_col'][r, c])) > 2
+    for r2, c2 in chosen[:i]:
+      assert max(abs(r - r2), abs(c - c2)) >= max(h, w) / 4
