@@ -1,6 +1,6 @@
 """Rate-distortion evaluation with real bitstreams:
 
-  python evaluate.py --model models/grm-small-0.0067 --model models/grm-small-0.013 --data DIR --out results.json
+  python evaluate.py --model models/A --model models/B --data DIR --out results.json
   python evaluate.py --model ... --data DIR --out results.json --codec jpeg --codec webp --per-image
   python evaluate.py --model VARIABLE_RATE_MODEL --lambda 0.0018 --lambda 0.0067 --lambda 0.025 --data DIR ...
 

@@ -2,7 +2,7 @@
 
   python benchmarks/codec_speed.py --config configs/grm.py            # random weights: timing only
   python benchmarks/codec_speed.py --config configs/grm.py --order wavefront
-  python benchmarks/codec_speed.py --model models/grm-small-0.013      # an exported model
+  python benchmarks/codec_speed.py --model grm-small                   # a shipped or exported model
 The first encode and decode compile; the figures are those of a second run.
 """
 import argparse

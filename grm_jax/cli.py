@@ -202,7 +202,7 @@ def _export(args):
   print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB, hash {model_hash[:16]})")
 
 
-MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small-0.013)'
+MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small)'
 
 
 def build_parser():

@@ -1,7 +1,7 @@
 """The models shipped in the repository's models/ folder, found by name or by the hash a .grm file names.
 
 A model is a directory written by `grm export` (see codec/model_dir.py); the zoo only finds them. Anywhere a model
-is asked for, a path works, and so does the name of a shipped model (`grm-small-0.013`).
+is asked for, a path works, and so does the name of a shipped model (`grm-small`).
 """
 import json
 import pathlib
@@ -9,7 +9,7 @@ import pathlib
 from grm_jax.errors import GrmError
 
 MODELS = pathlib.Path(__file__).resolve().parents[1] / 'models'
-DEFAULT = 'grm-small-0.013'
+DEFAULT = 'grm-small'
 
 
 def resolve(name_or_path=None):

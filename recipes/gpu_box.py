@@ -7,7 +7,7 @@ working tree, at most 64 MiB, and returns at most 64 MiB, 16 MiB a file, 8 files
        python recipes/gpu_box.py pack                    # gpu_bundle/: a packed subset of the training set + wheels
   2. on the box, in the repository root (the device tool: carry gpu_bundle):
        python3 recipes/gpu_box.py train --minutes 8 --config configs/grm_small.py \
-           --init-from models/grm-small-0.013 --out $OUT/run
+           --init-from grm-small --out $OUT/run
        python3 recipes/gpu_box.py bench --out $OUT       # steps/s: paper-size grm, grm_small, the PyTorch peer
   3. here again:
        grm export OUT/run models/my-gpu-model --dtype float16

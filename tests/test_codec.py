@@ -277,3 +277,49 @@ def test_compress_without_reconstruction_gives_the_same_bytes(model_dirs, natura
   bare = codec.encode(image, reconstruct=False)
   assert bare.reconstruction is None
   assert bare.data == codec.encode(image).data == codec.compress(image)
+
+
+class _Payload:
+  """Pickling this would run code: it touches the file named in `marker` when unpickled."""
+
+  def __init__(self, marker):
+    self.marker = marker
+
+  def __reduce__(self):
+    return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def _rehash(folder):
+  meta = json.loads((folder / 'model.json').read_text())
+  meta['model_hash'] = model_dir._hash({n: (folder / n).read_bytes() for n in model_dir.FILES})  # pylint: disable=protected-access
+  (folder / 'model.json').write_text(json.dumps(meta))
+
+
+def test_a_model_directory_is_data_loading_one_runs_no_code(capsys, tmp_path, model_dirs, natural_image):
+  """A tables.npz holding a pickled object (its hash recomputed, as an attacker would) is refused in one line, and
+  the object is never unpickled; so are files that match their hash but describe no model."""
+  import io  # pylint: disable=import-outside-toplevel
+  import shutil  # pylint: disable=import-outside-toplevel
+  folder = tmp_path / 'model'
+  shutil.copytree(model_dirs['grm'], folder)
+  marker = tmp_path / 'code-ran'
+  buffer = io.BytesIO()
+  with np.load(folder / 'tables.npz') as archive:
+    arrays = {name: archive[name] for name in archive.files}
+  arrays['scale_table'] = np.array([_Payload(str(marker))], dtype=object)
+  np.savez(buffer, **arrays)
+  (folder / 'tables.npz').write_bytes(buffer.getvalue())
+  _rehash(folder)
+  image_io.write_png(tmp_path / 'in.png', image_io.to_uint8(natural_image[:32, :32]))
+  assert cli.main(['compress', str(tmp_path / 'in.png'), str(tmp_path / 'out.grm'), '--model', str(folder)]) == 1
+  err = capsys.readouterr().err
+  assert 'not a model this version of grm_jax can load' in err and len(err.strip().splitlines()) == 1
+  assert not marker.exists() and not (tmp_path / 'out.grm').exists()
+  shutil.copytree(model_dirs['grm'], tmp_path / 'model2')
+  (tmp_path / 'model2' / 'config.json').write_text('{"model": {"family": "no-such-family"}}')
+  _rehash(tmp_path / 'model2')
+  with pytest.raises(grm_jax.errors.GrmError, match='not a model this version'):
+    grm_jax.load(tmp_path / 'model2')
+  (tmp_path / 'model2' / 'model.json').write_text('{"model_hash": ')
+  with pytest.raises(grm_jax.errors.GrmError, match='model.json is not valid JSON'):
+    grm_jax.load(tmp_path / 'model2')

@@ -95,16 +95,25 @@ def load(model_dir):
   if missing:
     raise GrmError(f"{model_dir}: not a model directory (missing {', '.join(missing)})")
   payloads = {name: (model_dir / name).read_bytes() for name in FILES}
-  meta = json.loads((model_dir / 'model.json').read_text())
-  if _hash(payloads) != meta.get('model_hash'):
+  try:
+    meta = json.loads((model_dir / 'model.json').read_text())
+  except ValueError as error:
+    raise GrmError(f"{model_dir}: model.json is not valid JSON ({error})") from None
+  if not isinstance(meta, dict) or _hash(payloads) != meta.get('model_hash'):
     raise GrmError(f"{model_dir}: files do not match the model hash in model.json (damaged or edited)")
-  config = ml_collections.ConfigDict(json.loads(payloads['config.json']))
-  model = models.build(config)
-  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
-  template = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, meta.get('param_dtype', 'float32')),
-                                    template['params'])
-  params = serialization.from_bytes(template, payloads['params.msgpack'])
-  params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float32), params)
-  with np.load(io.BytesIO(payloads['tables.npz'])) as archive:
-    table_arrays = {name: archive[name] for name in archive.files}
+  # A model directory is data: JSON, msgpack and an npz read without pickle, so loading one runs no code. Files
+  # that match their hash but do not describe a model this version can build are refused in one line too.
+  try:
+    config = ml_collections.ConfigDict(json.loads(payloads['config.json']))
+    model = models.build(config)
+    template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
+    template = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, meta.get('param_dtype', 'float32')),
+                                      template['params'])
+    params = serialization.from_bytes(template, payloads['params.msgpack'])
+    params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float32), params)
+    with np.load(io.BytesIO(payloads['tables.npz']), allow_pickle=False) as archive:
+      table_arrays = {name: archive[name] for name in archive.files}
+  except (ValueError, KeyError, TypeError, AttributeError) as error:
+    raise GrmError(f"{model_dir}: not a model this version of grm_jax can load ({type(error).__name__}: "
+                   f"{str(error).splitlines()[0] if str(error) else ''})") from None
   return config, params, table_arrays, meta
