@@ -1,5 +1,6 @@
 """The codec: exact round trips for every family, real size vs estimate, determinism, and every bad input."""
 import json
+import time
 import pathlib
 import zlib
 
@@ -145,6 +146,39 @@ def _claiming(data, height, width):
   data = bytearray(data[:-4])
   data[13:21] = height.to_bytes(4, 'big') + width.to_bytes(4, 'big')
   return bytes(data) + zlib.crc32(bytes(data)).to_bytes(4, 'big')
+
+
+def _forged(data, height, width):
+  """A file whose header claims another image size with latent shapes to match, re-signed with a correct CRC:
+  consistent, but its strings are far too short for what it claims."""
+  y = tuple(-(-(-(-s // 16)) // 4) * 4 for s in (height, width))
+  z = (y[0] // 4, y[1] // 4) if any(data[25:29]) else (0, 0)  # (0, 0): the factorized family has no z
+  data = bytearray(_claiming(data, height, width)[:-4])
+  data[21:29] = b''.join(v.to_bytes(2, 'big') for v in y + z)
+  return bytes(data) + zlib.crc32(bytes(data)).to_bytes(4, 'big')
+
+
+@pytest.mark.parametrize('family', ['grm', 'mean_scale', 'factorized'])
+def test_a_file_too_short_for_its_claim_is_refused_early(family, model_dirs, grm_file, natural_image):
+  """The issue's second crafted file: a real file claiming 8192x8192 (67M pixels, under the pixel limit) must not
+  decode millions of symbols from nothing."""
+  codec = grm_jax.load(model_dirs[family])
+  data = codec.compress(image_io.to_uint8(natural_image[:64, :64]))
+  start = time.perf_counter()
+  with pytest.raises(grm_jax.errors.GrmError, match='cannot hold the symbols it decodes to'):
+    codec.decode(_forged(data, 8192, 8192))
+  assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize('family', ['grm', 'context', 'mean_scale', 'factorized'])
+def test_valid_files_at_the_extremes_never_trip_the_length_check(family, model_dirs):
+  """Flat and noise images, the smallest and the largest size: exact round trips with the check on."""
+  rng = np.random.default_rng(7)
+  for size in ((1, 1), (96, 128)):
+    for image in (np.full(size + (3,), 128, np.uint8), rng.integers(0, 256, size + (3,), dtype=np.uint8)):
+      codec = grm_jax.load(model_dirs[family])
+      encoded = codec.encode(image)
+      np.testing.assert_array_equal(codec.decode(encoded.data).image, encoded.reconstruction)
 
 
 def test_a_header_claiming_a_huge_image_is_refused_before_the_model_loads(capsys, tmp_path, grm_file, model_dirs,

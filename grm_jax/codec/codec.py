@@ -27,6 +27,8 @@ from grm_jax.codec import bitstream, model_dir, range_coder
 from grm_jax.entropy_models import coding_order, gaussian_likelihood
 from grm_jax.errors import GrmError
 
+FACTORIZED_PIECE = 1 << 16  # symbols per range-decoder call for the factorized strings
+
 
 @dataclasses.dataclass
 class EncodeResult:
@@ -301,9 +303,12 @@ class Codec:
     return self._lambdas(header.lambda_)
 
   def _decode_factorized(self, string, shape, watch):
+    """Values [*shape] of one string, decoded in pieces so that a string too short for them is refused early."""
     start = time.perf_counter()
     decoder = range_coder.Decoder(string, self.tables['factorized_lookup'], self.tables['factorized_offsets'])
-    values = decoder.decode(np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape))
+    indexes = np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape).reshape(-1)
+    values = np.concatenate([decoder.decode(indexes[i:i + FACTORIZED_PIECE])
+                             for i in range(0, len(indexes), FACTORIZED_PIECE)]).reshape(shape)
     _finish(decoder)
     watch.add('range_coding', start)
     return values

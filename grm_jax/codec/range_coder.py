@@ -53,18 +53,51 @@ def encode(lookup, offsets, indexes, values):
   return tfc.entropy_encode_finalize(encoder).numpy()
 
 
+# A range coder's output is at least the information content of what it coded, less a few bits of rounding, plus
+# the bytes of its final flush: this much beyond 8 bits a byte is never a valid string's.
+SLACK_BITS = 64
+
+
+def symbol_costs(lookup):
+  """(bits [rows, symbols], overflow symbol per row): the information content of each symbol under each table,
+  and the symbol that stands for values outside the table (costed as that symbol alone: a lower bound)."""
+  lookup = np.asarray(lookup, np.int64)
+  precision = -lookup[:, :1]
+  cdf = lookup[:, 1:]
+  counts = np.diff(cdf, axis=1)
+  with np.errstate(divide='ignore'):
+    bits = precision - np.log2(np.maximum(counts, 0))  # -log2(count / 2^precision); padding gives inf
+  overflow = np.argmax(cdf == (1 << precision), axis=1) - 1  # the last symbol before the CDF reaches the top
+  return bits, overflow
+
+
 class Decoder:
-  """Decodes a string in pieces, in the order it was encoded."""
+  """Decodes a string in pieces, in the order it was encoded.
+
+  A decoder fed a string too short for what it is asked to decode (a forged header claiming a large image, say)
+  would go on producing symbols from nothing. So every piece's information content is added up, and once it
+  exceeds what the string can hold the file is refused: the work done stays proportional to the file.
+  """
 
   def __init__(self, data, lookup, offsets):
     tf, tfc = _ops()
     self._tf, self._tfc, self._offsets = tf, tfc, offsets
     self._handle = tfc.create_range_decoder(data, lookup)
+    self._costs, self._overflow = symbol_costs(lookup)
+    self._capacity = 8 * len(data) + SLACK_BITS
+    self._spent = 0.0
 
   def decode(self, indexes):
     indexes = np.asarray(indexes, np.int32)
     self._handle, symbols = self._tfc.entropy_decode_index(self._handle, indexes, indexes.shape, self._tf.int32)
-    return symbols.numpy() + self._offsets[indexes]
+    symbols = symbols.numpy()
+    overflow = self._overflow[indexes]
+    coded = np.where((symbols < 0) | (symbols >= overflow), overflow, symbols)
+    self._spent += float(np.sum(self._costs[indexes, coded]))
+    if self._spent > self._capacity:
+      raise GrmError(f"damaged .grm file (a string of {(self._capacity - SLACK_BITS) // 8} bytes cannot hold the "
+                     f"symbols it decodes to: {self._spent:.0f} bits of information so far)")
+    return symbols + self._offsets[indexes]
 
   def finish(self):
     """False when the decoder noticed an inconsistency (a weak check: the CRC is the real one)."""
