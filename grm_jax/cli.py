@@ -47,6 +47,25 @@ def _estimate(args):
           f"({row['encoding_time']:.1f} s, compile included on the first)")
 
 
+class _ProgressBar:
+  """A progress hook for Codec.encode/decode: a tqdm bar on stderr when it is a terminal and the work lasts more
+  than 2 seconds; nothing otherwise (pipes and logs get no extra output)."""
+
+  def __init__(self, label):
+    self.label, self.bar = label, None
+
+  def __call__(self, done, total):
+    if self.bar is None:
+      import tqdm  # pylint: disable=import-outside-toplevel
+      self.bar = tqdm.tqdm(total=total, desc=self.label, unit='step', leave=False, delay=2.0,
+                           disable=not sys.stderr.isatty())
+    self.bar.update(done - self.bar.n)
+
+  def close(self):
+    if self.bar is not None:
+      self.bar.close()
+
+
 def _model_for_file(header, path):
   """The model to decode a file with: --model, or the shipped model whose hash the header names."""
   if path:
@@ -94,7 +113,11 @@ def _compress(args):
     result, lambda_ = search.result, search.lambda_
   else:
     lambda_ = codec.check_lambda(args.lambda_)
-    result = codec.encode(image, lambda_=lambda_)
+    bar = _ProgressBar('encoding')
+    try:
+      result = codec.encode(image, lambda_=lambda_, progress=bar)
+    finally:
+      bar.close()
   seconds = time.perf_counter() - start
   image_io.write_bytes(args.output, result.data)
   psnr = float(metrics.psnr(image_io.to_float(image), image_io.to_float(result.reconstruction)))
@@ -172,7 +195,11 @@ def _decompress(args):
   bitstream.check_pixel_limit(header, max_pixels)  # from the header alone, before the model is loaded
   codec = grm_jax.load(_model_for_file(header, args.model))
   start = time.perf_counter()
-  image = codec.decompress(data, max_pixels)
+  bar = _ProgressBar('decoding')
+  try:
+    image = codec.decompress(data, max_pixels, progress=bar)
+  finally:
+    bar.close()
   seconds = time.perf_counter() - start
   image_io.write_png(args.output, image)
   print(f"{args.input} -> {args.output}: {image.shape[1]}x{image.shape[0]}, {seconds:.2f} s")

@@ -357,3 +357,23 @@ def test_a_model_directory_is_data_loading_one_runs_no_code(capsys, tmp_path, mo
   (tmp_path / 'model2' / 'model.json').write_text('{"model_hash": ')
   with pytest.raises(grm_jax.errors.GrmError, match='model.json is not valid JSON'):
     grm_jax.load(tmp_path / 'model2')
+
+
+def test_progress_hook_counts_every_coding_step_and_the_cli_stays_quiet_off_a_terminal(model_dirs, natural_image,
+                                                                                        tmp_path, capsys):
+  codec = grm_jax.load(model_dirs['grm'])
+  image = image_io.to_uint8(natural_image[:64, :96])
+  calls = []
+  data = codec.compress(image, progress=lambda done, total: calls.append((done, total)))
+  assert calls and calls[-1][0] == calls[-1][1] == len(calls)  # 3H + W - 3 wavefront steps, each reported
+  assert [done for done, _ in calls] == list(range(1, len(calls) + 1))
+  decoded_calls = []
+  codec.decompress(data, progress=lambda done, total: decoded_calls.append((done, total)))
+  assert decoded_calls == calls
+  image_io.write_png(tmp_path / 'in.png', image)
+  capsys.readouterr()
+  assert cli.main(['compress', str(tmp_path / 'in.png'), str(tmp_path / 'a.grm'), '--model',
+                   str(model_dirs['grm'])]) == 0
+  assert cli.main(['decompress', str(tmp_path / 'a.grm'), str(tmp_path / 'a.png'), '--model',
+                   str(model_dirs['grm'])]) == 0
+  assert capsys.readouterr().err == ''  # stderr is not a terminal here: no bar

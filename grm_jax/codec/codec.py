@@ -156,11 +156,11 @@ class Codec:
 
   # ---- the public API
 
-  def compress(self, image, lambda_=None):
-    return self.encode(image, reconstruct=False, lambda_=lambda_).data
+  def compress(self, image, lambda_=None, progress=None):
+    return self.encode(image, reconstruct=False, lambda_=lambda_, progress=progress).data
 
-  def decompress(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
-    return self.decode(data, max_pixels).image
+  def decompress(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS, progress=None):
+    return self.decode(data, max_pixels, progress).image
 
   def coded_latents(self, image, lambda_=None):
     """(EncodeResult, hyper features [1, h, w, 2M]) of an image: the latent the decoder will hold and what its
@@ -185,10 +185,11 @@ class Codec:
     watch.add('range_coding', start)
     return string
 
-  def encode(self, image, reconstruct=True, lambda_=None):
+  def encode(self, image, reconstruct=True, lambda_=None, progress=None):
     """The .grm bytes of an image, with the exact estimated bits and, if asked, the decoder's output (which costs
     a run of the synthesis transform that the bitstream itself does not need). lambda_: the trade-off of a
-    variable-rate model (default: default_lambda)."""
+    variable-rate model (default: default_lambda). progress: called as progress(done, total) after each coding
+    step of the autoregressive families (a progress bar's hook)."""
     image = _check_image(image)
     lambda_ = self.check_lambda(lambda_)
     lambdas = self._lambdas(lambda_)
@@ -210,7 +211,7 @@ class Codec:
       z_shape = tuple(z_hat.shape[1:3])
       strings.append(self._code_factorized(z_hat, watch))
       bits = -float(jnp.sum(jnp.log2(self._factorized_likelihood(self.params, z_hat))))
-      y_hat, string, y_bits = self._encode_y(np.asarray(y[0]), hyper, watch)
+      y_hat, string, y_bits = self._encode_y(np.asarray(y[0]), hyper, watch, progress)
       strings.append(string)
       bits += y_bits
     reconstruction = None
@@ -221,7 +222,7 @@ class Codec:
     header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape, lambda_)
     return EncodeResult(bitstream.pack(header, strings), reconstruction, np.asarray(y_hat), bits, watch.seconds)
 
-  def _encode_y(self, y, hyper, watch):
+  def _encode_y(self, y, hyper, watch, progress=None):
     """(y_hat [1, h, w, M], string, estimated bits) of y given the hyper features."""
     start = time.perf_counter()
     if not self.model.autoregressive:
@@ -235,12 +236,15 @@ class Codec:
       state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
       y_on_device = jnp.asarray(y)
       groups = []  # the encoder never waits for the host: everything is fetched once, after the last group
-      for rows, cols, count in _decoding_groups(h, w, self.order):
+      steps = coding_order.step_count(h, w, self.order)
+      for step, (rows, cols, count) in enumerate(_decoding_groups(h, w, self.order), 1):
         mu, sigma, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
         symbols = self._group_symbols(y_on_device, rows, cols, mu)
         state = self._commit(self.params, state, rows, cols, mu, symbols, pending)
         groups.append({'rows': rows[:count], 'cols': cols[:count], 'mu': mu, 'sigma': sigma, 'index': index,
                        'symbols': symbols})
+        if progress is not None:
+          progress(step, steps)
       mus, sigmas, symbols, indexes = np.zeros_like(y), np.zeros_like(y), [], []
       for group in groups:
         count = len(group['rows'])
@@ -264,8 +268,9 @@ class Codec:
 
   # ---- decoding
 
-  def decode(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
-    """The image of a .grm file; a file claiming more than max_pixels pixels is refused (None or 0: no limit)."""
+  def decode(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS, progress=None):
+    """The image of a .grm file; a file claiming more than max_pixels pixels is refused (None or 0: no limit).
+    progress: as in encode."""
     header, strings = bitstream.unpack(bytes(data))
     bitstream.check_pixel_limit(header, max_pixels)
     if header.model_hash != self.model_hash:
@@ -288,7 +293,7 @@ class Codec:
       start = time.perf_counter()
       hyper = self._hyper_features(self.params, z_hat, lambdas)
       watch.add('network', start, hyper)
-      y_hat = self._decode_y(strings[1], hyper, expected_y, watch)
+      y_hat = self._decode_y(strings[1], hyper, expected_y, watch, progress)
     start = time.perf_counter()
     image = self._reconstruct(y_hat, header.height, header.width, lambdas)
     watch.add('network', start)
@@ -313,7 +318,7 @@ class Codec:
     watch.add('range_coding', start)
     return values
 
-  def _decode_y(self, string, hyper, shape, watch):
+  def _decode_y(self, string, hyper, shape, watch, progress=None):
     decoder = range_coder.Decoder(string, self.tables['gaussian_lookup'], self.tables['gaussian_offsets'])
     if not self.model.autoregressive:
       start = time.perf_counter()
@@ -328,7 +333,8 @@ class Codec:
       h, w = shape
       ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
       state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
-      for rows, cols, count in _decoding_groups(h, w, self.order):
+      steps = coding_order.step_count(h, w, self.order)
+      for step, (rows, cols, count) in enumerate(_decoding_groups(h, w, self.order), 1):
         start = time.perf_counter()
         mu, _, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
         index = np.asarray(index)[:count]
@@ -340,6 +346,8 @@ class Codec:
         start = time.perf_counter()
         state = self._commit(self.params, state, rows, cols, mu, jnp.asarray(symbols), pending)
         watch.add('entropy_parameters', start)
+        if progress is not None:
+          progress(step, steps)
       y_hat = state['y_hat'][2:-2, 2:-2][None]
     _finish(decoder)
     return y_hat

@@ -33,6 +33,11 @@ def decoding_steps(height, width, order='raster'):
   return steps
 
 
+def step_count(height, width, order='raster'):
+  """How many decoding steps a latent of this size takes (H * W in raster order, 3H + W - 3 in wavefront)."""
+  return len(np.unique(position_ranks(height, width, order)))
+
+
 def earlier_mask(height, width, order='raster'):
   """[HW, HW] boolean: entry (j, i) says position i is decoded strictly before position j (flattened row-major)."""
   ranks = position_ranks(height, width, order).reshape(-1)
