@@ -27,7 +27,7 @@ from grm_jax.codec import bitstream, model_dir, range_coder
 from grm_jax.entropy_models import coding_order, gaussian_likelihood
 from grm_jax.errors import GrmError
 
-FACTORIZED_PIECE = 1 << 16  # symbols per range-decoder call for the factorized strings
+DECODE_PIECE = 1 << 16  # symbols per range-decoder call where a whole string is decoded at once
 
 
 @dataclasses.dataclass
@@ -308,12 +308,9 @@ class Codec:
     return self._lambdas(header.lambda_)
 
   def _decode_factorized(self, string, shape, watch):
-    """Values [*shape] of one string, decoded in pieces so that a string too short for them is refused early."""
     start = time.perf_counter()
     decoder = range_coder.Decoder(string, self.tables['factorized_lookup'], self.tables['factorized_offsets'])
-    indexes = np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape).reshape(-1)
-    values = np.concatenate([decoder.decode(indexes[i:i + FACTORIZED_PIECE])
-                             for i in range(0, len(indexes), FACTORIZED_PIECE)]).reshape(shape)
+    values = _decode_in_pieces(decoder, np.broadcast_to(np.arange(shape[-1], dtype=np.int32), shape))
     _finish(decoder)
     watch.add('range_coding', start)
     return values
@@ -326,7 +323,7 @@ class Codec:
       indexes = np.asarray(self._scale_index(sigma[0]))
       watch.add('entropy_parameters', start)
       start = time.perf_counter()
-      symbols = decoder.decode(indexes)
+      symbols = _decode_in_pieces(decoder, indexes)
       watch.add('range_coding', start)
       y_hat = self._add(mu, jnp.asarray(symbols)[None])
     else:
@@ -351,6 +348,13 @@ class Codec:
       y_hat = state['y_hat'][2:-2, 2:-2][None]
     _finish(decoder)
     return y_hat
+
+
+def _decode_in_pieces(decoder, indexes):
+  """decoder.decode(indexes) a piece at a time, so that a string too short for them is refused early."""
+  flat = np.asarray(indexes, np.int32).reshape(-1)
+  pieces = [decoder.decode(flat[i:i + DECODE_PIECE]) for i in range(0, len(flat), DECODE_PIECE)]
+  return np.concatenate(pieces).reshape(np.shape(indexes))
 
 
 def _finish(decoder):
