@@ -29,6 +29,7 @@ VERSION = 2
 READS = (1, 2)
 ARITHMETIC = {0: 'float32'}
 _FIXED = {1: struct.Struct('>4sB8sIIHHHHB'), 2: struct.Struct('>4sB8sIIHHHHfBB')}
+FIXED_HEADER = _FIXED[VERSION]  # the fixed part of a current file's header, up to and including the string count
 _CRC = struct.Struct('>I')
 
 

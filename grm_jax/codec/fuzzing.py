@@ -19,7 +19,7 @@ import numpy as np
 from grm_jax.codec import bitstream
 from grm_jax.errors import GrmError
 
-HEADER = bitstream._FIXED[bitstream.VERSION]  # pylint: disable=protected-access
+HEADER = bitstream.FIXED_HEADER
 # (offset, struct format) of each header field a mutation may rewrite
 FIELDS = {'height': (13, '>I'), 'width': (17, '>I'), 'y_height': (21, '>H'), 'y_width': (23, '>H'),
           'z_height': (25, '>H'), 'z_width': (27, '>H'), 'lambda': (29, '>f'), 'arithmetic': (33, '>B'),
