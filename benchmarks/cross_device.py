@@ -4,7 +4,7 @@ TensorFlow is not installed (a GPU box).
   python benchmarks/cross_device.py record --data ../shared/data/kodak --out cpu.npz     # on machine A
   python benchmarks/cross_device.py check cpu.npz --data ../shared/data/kodak            # on machine B
 
-`record` encodes each image and keeps what the range coder was given: the scale-table index and the value of every
+`record` encodes each image and keeps what the range coder was given (grm_jax/codec/replay.py): the scale-table index and the value of every
 coded symbol, in coding order, with digests of the encoder's y_hat and reconstruction. `check` decodes the same
 files on this machine with a stand-in range decoder that hands back the recorded values, and counts the symbols
 whose scale-table index differs from the encoder's. With the real range decoder the first such symbol is decoded
@@ -27,46 +27,8 @@ import numpy as np  # noqa: E402
 
 import grm_jax  # noqa: E402
 from grm_jax import image_io, zoo  # noqa: E402
-from grm_jax.codec import range_coder  # noqa: E402
+from grm_jax.codec import replay  # noqa: E402
 from grm_jax.evaluation import psnr_uint8  # noqa: E402
-
-
-class RecordingCoder:
-  """Stands in for range_coder.encode: keeps (indexes, values) and returns a token as the string."""
-
-  def __init__(self):
-    self.streams = {}
-
-  def encode(self, lookup, offsets, indexes, values):
-    del lookup, offsets
-    token = f'stream{len(self.streams)}'.encode()
-    self.streams[token] = (np.asarray(indexes, np.int32).reshape(-1), np.asarray(values, np.int32).reshape(-1))
-    return token
-
-
-class ReplayDecoder:
-  """Stands in for range_coder.Decoder: returns the recorded values in order and keeps the indexes it was asked
-  for."""
-  streams = {}
-  asked = {}
-
-  def __init__(self, data, lookup, offsets):
-    del lookup, offsets
-    self._token = bytes(data)
-    self._values = self.streams[self._token][1]
-    self._position = 0
-    ReplayDecoder.asked[self._token] = []
-
-  def decode(self, indexes):
-    indexes = np.asarray(indexes, np.int32)
-    count = indexes.size
-    values = self._values[self._position:self._position + count]
-    self._position += count
-    ReplayDecoder.asked[self._token].append(indexes.reshape(-1))
-    return values.reshape(indexes.shape)
-
-  def finish(self):
-    return self._position == len(self._values)
 
 
 def _digest(array):
@@ -81,19 +43,16 @@ def _device():
 
 def record(args):
   codec = grm_jax.load(args.model)
-  coder = RecordingCoder()
-  range_coder.encode = coder.encode
   paths = image_io.list_images(args.data)[:args.limit or None]
   out = {'names': np.array([os.path.basename(p) for p in paths]), 'device': np.array(_device()),
          'model': np.array(args.model)}
   for i, path in enumerate(paths):
     image = image_io.read_image(path)
-    first = len(coder.streams)
-    encoded = codec.encode(image)
-    tokens = list(coder.streams)[first:]
+    with replay.recording() as streams:
+      encoded = codec.encode(image)
     out[f'{i}/file'] = np.frombuffer(encoded.data, np.uint8)
-    for token in tokens:
-      indexes, values = coder.streams[token]
+    for token in streams:
+      indexes, values = streams[token]
       out[f'{i}/{token.decode()}/indexes'] = indexes.astype(np.int16)
       out[f'{i}/{token.decode()}/values'] = values
     out[f'{i}/y_hat'] = np.array(_digest(encoded.y_hat))
@@ -108,21 +67,13 @@ def _decode_all(codec, records, count, images):
   rows, seconds = [], []
   for i in range(count):
     data = records[f'{i}/file'].tobytes()
-    streams = {key.split('/')[1] for key in records if key.startswith(f'{i}/stream')}
-    ReplayDecoder.streams = {s.encode(): (records[f'{i}/{s}/indexes'], records[f'{i}/{s}/values'])
-                             for s in streams}
-    ReplayDecoder.asked = {}
-    start = time.perf_counter()
-    decoded = codec.decode(data)
-    seconds.append(time.perf_counter() - start)
-    mismatched, symbols, first = 0, 0, None
-    for token, asked in ReplayDecoder.asked.items():
-      asked = np.concatenate(asked)
-      expected = ReplayDecoder.streams[token][0].astype(np.int32)
-      wrong = np.flatnonzero(asked != expected)
-      mismatched, symbols = mismatched + len(wrong), symbols + len(expected)
-      if len(wrong) and first is None:
-        first = float(wrong[0] / len(expected))
+    names = {key.split('/')[1] for key in records if key.startswith(f'{i}/stream')}
+    streams = {s.encode(): (records[f'{i}/{s}/indexes'], records[f'{i}/{s}/values']) for s in names}
+    with replay.replaying(streams) as asked:
+      start = time.perf_counter()
+      decoded = codec.decode(data)
+      seconds.append(time.perf_counter() - start)
+    mismatched, symbols, first = replay.index_mismatches(streams, asked)
     row = {'image': str(records['names'][i]), 'symbols': symbols, 'index_mismatches': mismatched,
            'first_mismatch_at': first,
            'y_hat_identical': _digest(decoded.y_hat) == str(records[f'{i}/y_hat']),
@@ -140,7 +91,6 @@ def check(args):
   records = dict(np.load(args.records))
   names = [str(n) for n in records['names']]
   codec = grm_jax.load(str(records['model']))
-  range_coder.Decoder = ReplayDecoder
   images = ([image_io.read_image(os.path.join(args.data, name)) for name in names] if args.data else None)
   _decode_all(codec, records, len(names), images)  # compiles (one per image shape)
   rows, seconds = _decode_all(codec, records, len(names), images)

@@ -214,6 +214,14 @@ def _export(args):
   if params_bundle.is_bundle(source):  # what a machine loan brought back (recipes/gpu_box.py)
     folder, run = source, source
     params, config, step = params_bundle.read(source)
+    record = {**provenance.read(str(run)), 'checkpoint': str(folder), 'checkpoint_step': step}
+  elif (source / 'model.json').is_file():  # a model directory, converted (to the portable form, say)
+    folder = source
+    config, params, _, meta = model_dir.load(source)
+    config, step = config.to_dict(), meta.get('steps')
+    record = {key: value for key, value in meta.items() if key not in ('model_hash', 'size_bytes', 'exported',
+                                                                        'export_machine', 'arithmetic')}
+    record['converted_from'] = {'model_dir': str(source), 'model_hash': meta['model_hash']}
   else:
     folder = source / 'checkpoints' if (source / 'checkpoints').is_dir() else source
     if not folder.is_dir():
@@ -222,11 +230,28 @@ def _export(args):
     params, config, step = checkpoints.restore_latest_params(str(folder))
     if params is None:
       raise GrmError(f"{folder}: no checkpoint in it")
-  record = {**provenance.read(str(run)), 'checkpoint': str(folder), 'checkpoint_step': step}
-  model_hash = model_dir.export(params, ml_collections.ConfigDict(config), args.model_dir, record,
-                                param_dtype=args.dtype)
+    record = {**provenance.read(str(run)), 'checkpoint': str(folder), 'checkpoint_step': step}
+  config = ml_collections.ConfigDict(config)
+  images = None
+  if args.portable:
+    from grm_jax.codec import portable_export  # pylint: disable=import-outside-toplevel
+    images = portable_export.calibration_images(args.calibration_data or _training_folder(config))
+    record['calibration_data'] = str(args.calibration_data or _training_folder(config))
+  model_hash = model_dir.export(params, config, args.model_dir, record, param_dtype=args.dtype,
+                                calibration_images=images)
   size = sum(p.stat().st_size for p in pathlib.Path(args.model_dir).iterdir())
-  print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB, hash {model_hash[:16]})")
+  form = ', portable entropy path' if args.portable else ''
+  print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB{form}, hash {model_hash[:16]})")
+
+
+def _training_folder(config):
+  """The image folder a model was trained on, for calibration where none is given."""
+  data = str(config.get('train_data', ''))
+  folder = pathlib.Path(data[len('folder:'):] if data.startswith('folder:') else data)
+  if not data or not folder.is_dir():
+    raise GrmError(f"--portable needs calibration photographs: give --calibration-data FOLDER (the model was "
+                   f"trained on {data or 'an unknown source'}, not a folder here)")
+  return folder
 
 
 MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small)'
@@ -288,11 +313,16 @@ def build_parser():
   listing.set_defaults(run=_models)
 
   export = commands.add_parser('export', help='training checkpoint -> model directory with coding tables')
-  export.add_argument('checkpoint_dir', help='a train.py workdir, its checkpoints/ folder, or a parameter bundle '
-                      '(what recipes/gpu_box.py brings back)')
+  export.add_argument('checkpoint_dir', help='a train.py workdir, its checkpoints/ folder, a parameter bundle '
+                      '(what recipes/gpu_box.py brings back), or a model directory to convert')
   export.add_argument('model_dir')
   export.add_argument('--dtype', default='float32', choices=('float32', 'float16'),
                       help='storage dtype of the parameters (tables are built from the stored values)')
+  export.add_argument('--portable', action='store_true',
+                      help='also export the entropy path in exact integer arithmetic: files decode on any machine')
+  export.add_argument('--calibration-data', metavar='FOLDER',
+                      help="training photographs that set the integer path's ranges (default: the model's "
+                      "training folder)")
   export.set_defaults(run=_export)
   return parser
 

@@ -9,7 +9,8 @@
   21      2x2   y latent height, width
   25      2x2   z latent height, width (0, 0 for the factorized family)
   29      4     lambda the image was coded at (IEEE-754 float32; a variable-rate model's decoder needs it)
-  33      1     arithmetic of the entropy path: 0 = float32, as computed by the decoding machine's XLA
+  33      1     arithmetic of the entropy path: 0 = float32, as computed by the decoding machine's XLA (decodes
+                reliably only where it was encoded); 1 = exact integer (portable: any machine)
   34      1     number of coded strings n
   35      4n    length of each string
   ...           the strings: z first (when present), then y
@@ -27,7 +28,7 @@ from grm_jax.errors import GrmError
 MAGIC = b'GRMJ'
 VERSION = 2
 READS = (1, 2)
-ARITHMETIC = {0: 'float32'}
+ARITHMETIC = {0: 'float32', 1: 'integer'}
 _FIXED = {1: struct.Struct('>4sB8sIIHHHHB'), 2: struct.Struct('>4sB8sIIHHHHfBB')}
 FIXED_HEADER = _FIXED[VERSION]  # the fixed part of a current file's header, up to and including the string count
 _CRC = struct.Struct('>I')

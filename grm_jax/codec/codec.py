@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from grm_jax import image_io, models
-from grm_jax.codec import bitstream, model_dir, range_coder
-from grm_jax.entropy_models import coding_order, gaussian_likelihood
+from grm_jax.codec import bitstream, model_dir, portable_export, range_coder
+from grm_jax.entropy_models import coding_order, gaussian_likelihood, portable
 from grm_jax.errors import GrmError
 
 DECODE_PIECE = 1 << 16  # symbols per range-decoder call where a whole string is decoded at once
@@ -77,6 +77,8 @@ class Codec:
     self.model_hash = bytes.fromhex(meta['model_hash'])[:8]
     self.lambda_range = tuple(float(v) for v in config.model.get('lambda_range', ()) or ())
     self.params = jax.device_put(params)
+    self.portable = portable_export.is_portable(tables)
+    self.arithmetic = 1 if self.portable else 0  # the .grm header's arithmetic field
     model = self.model
 
     def method(name):
@@ -87,36 +89,68 @@ class Codec:
     self._analysis = jax.jit(method('analysis'))
     self._synthesis = jax.jit(method('synthesis'))
     self._factorized_likelihood = jax.jit(method('factorized_likelihood'))
-    if self.family != 'factorized':
-      self._hyper_analysis = jax.jit(method('hyper_analysis'))
-      self._hyper_features = jax.jit(method('hyper_features'))
-      table = jnp.asarray(tables['scale_table'])
-      scale_index = lambda sigma: jnp.sum(table[:-1] < sigma[..., None], axis=-1).astype(jnp.int32)
-      self._scale_index = jax.jit(scale_index)
-    if self.family in ('hyperprior', 'mean_scale'):
-      gaussian_parameters = method('gaussian_parameters')
-      self._gaussian_parameters = jax.jit(lambda p, hyper: gaussian_parameters(p, None, hyper)[:2])
-    if model.autoregressive:
-      predict, commit = method('predict_positions'), method('commit_positions')
-
-      def predict_with_index(p, state, hyper, rows, cols, ranks):
-        candidates = ranks.reshape(-1)[None, :] < ranks[rows, cols][:, None]
-        mu, sigma, pending = predict(p, state, hyper[rows, cols], rows, cols, candidates)
-        return mu, sigma, scale_index(sigma), pending
-
-      def commit_symbols(p, state, rows, cols, mu, symbols, pending):
-        return commit(p, state, rows, cols, mu + symbols.astype(jnp.float32), pending)
-
-      def group_symbols(y, rows, cols, mu):
-        """The encoder's symbols round(y - mu) of a group, zero on padding rows (as the decoder sets them)."""
-        inside = (rows < y.shape[0])[:, None]
-        return jnp.where(inside, jnp.round(y[rows, cols] - mu), 0).astype(jnp.int32)
-
-      # The two compiled steps that encoder and decoder share.
-      self._predict = jax.jit(predict_with_index)
-      self._commit = jax.jit(commit_symbols, donate_argnums=(1,))
-      self._group_symbols = jax.jit(group_symbols)
     self._add = jax.jit(lambda mu, symbols: mu + symbols.astype(jnp.float32))
+    if self.family == 'factorized':
+      return
+    self._hyper_analysis = jax.jit(method('hyper_analysis'))
+    self._float_hyper_features = jax.jit(method('hyper_features'))  # the float model's view, for diagnostics
+    table = jnp.asarray(tables['scale_table'])
+    scale_index = lambda sigma: jnp.sum(table[:-1] < sigma[..., None], axis=-1).astype(jnp.int32)
+    self._scale_index = jax.jit(scale_index)
+    # The entropy path (h_s and the parameters of y): what encoder and decoder must compute identically.
+    path = self._portable_path(tables) if self.portable else self._float_path(method)
+    self.entropy_params = path['params']
+    self._hyper_features = jax.jit(path['hyper_features'])
+    self._initial_state, self._decoded_latent = path['initial_state'], path['decoded_latent']
+    if not model.autoregressive:
+      self._gaussian_parameters = jax.jit(path['gaussian_parameters'])
+      return
+    predict, commit = path['predict_positions'], path['commit_positions']
+
+    def predict_with_index(p, state, hyper, rows, cols, ranks):
+      candidates = ranks.reshape(-1)[None, :] < ranks[rows, cols][:, None]
+      mu, sigma, pending = predict(p, state, hyper[rows, cols], rows, cols, candidates)
+      return mu, sigma, scale_index(sigma), pending
+
+    def group_symbols(y, rows, cols, mu):
+      """The encoder's symbols round(y - mu) of a group, zero on padding rows (as the decoder sets them)."""
+      inside = (rows < y.shape[0])[:, None]
+      return jnp.where(inside, jnp.round(y[rows, cols] - mu), 0).astype(jnp.int32)
+
+    # The two compiled steps that encoder and decoder share.
+    self._predict = jax.jit(predict_with_index)
+    self._commit = jax.jit(commit, donate_argnums=(1,))
+    self._group_symbols = jax.jit(group_symbols)
+
+  def _float_path(self, method):
+    """The entropy path as the float model computes it (arithmetic 0: agreement needs the same machine)."""
+    model = self.model
+    gaussian_parameters, commit = method('gaussian_parameters'), method('commit_positions')
+    return {
+        'params': self.params,
+        'hyper_features': method('hyper_features'),
+        'gaussian_parameters': lambda p, hyper: gaussian_parameters(p, None, hyper)[:2],
+        'initial_state': lambda h, w: model.apply({'params': self.params}, h, w,
+                                                  method=models.ImageCompressor.initial_decoding_state),
+        'decoded_latent': lambda state: state['y_hat'][2:-2, 2:-2][None],
+        'predict_positions': method('predict_positions'),
+        'commit_positions': lambda p, state, rows, cols, mu, symbols, pending: commit(
+            p, state, rows, cols, mu + symbols.astype(jnp.float32), pending),
+    }
+
+  def _portable_path(self, tables):
+    """The entropy path in exact integer arithmetic (arithmetic 1: the same symbols on any machine)."""
+    spec = self.model
+    qparams = jax.device_put({**portable_export.stored(tables), 'scale_table': tables['scale_table']})
+    return {
+        'params': qparams,
+        'hyper_features': lambda q, z_hat, lambdas: portable.hyper_features(q, spec, z_hat, lambdas),
+        'gaussian_parameters': lambda q, hyper: portable.gaussian_parameters(q, spec, hyper),
+        'initial_state': lambda h, w: portable.initial_state(spec, h, w),
+        'decoded_latent': portable.decoded_latent,
+        'predict_positions': lambda q, *args: portable.predict_positions(q, spec, *args),
+        'commit_positions': lambda q, *args: portable.commit_positions(q, spec, *args),
+    }
 
   @classmethod
   def load(cls, path):
@@ -136,9 +170,10 @@ class Codec:
     return float(np.float32(value))
 
   def check_lambda(self, lambda_):
-    """lambda_ as the float32 value the file will carry; a GrmError where this model cannot code at it."""
+    """lambda_ as the float32 value the file will carry; a GrmError where this model cannot code at it. A portable
+    variable-rate model codes at the nearest of its rate levels (1.3% apart in CompressAI's range)."""
     if lambda_ is None:
-      return self.default_lambda
+      return self._nearest_level(self.default_lambda)
     lambda_ = float(lambda_)
     if not self.variable_rate:
       if np.isclose(lambda_, self.config.lambda_, rtol=1e-6):
@@ -148,7 +183,17 @@ class Codec:
     low, high = self.lambda_range
     if not low * (1 - 1e-6) <= lambda_ <= high * (1 + 1e-6):  # the printed range's rounding is inside it
       raise GrmError(f"lambda {lambda_:g} is outside this model's range {low:g} to {high:g}")
-    return float(np.clip(np.float32(lambda_), np.float32(low), np.float32(high)))
+    return self._nearest_level(float(np.clip(np.float32(lambda_), np.float32(low), np.float32(high))))
+
+  def _rate_levels(self):
+    """The lambdas a portable model's files carry (its z gains are integer tables, one row per level)."""
+    return self.tables[portable_export.PREFIX + 'rate_levels'] if self.portable else None
+
+  def _nearest_level(self, lambda_):
+    levels = self._rate_levels()
+    if levels is None or not self.variable_rate:
+      return lambda_
+    return float(levels[np.argmin(np.abs(np.log(levels) - np.log(lambda_)))])
 
   def _lambdas(self, lambda_):
     """The lambdas argument of the model's methods: [1] for a variable-rate model, None for a fixed-rate one."""
@@ -170,7 +215,7 @@ class Codec:
     lambdas = self._lambdas(lambda_)
     encoded = self.encode(image, reconstruct=False, lambda_=lambda_)
     y = self._analysis(self.params, image_io.to_float(image)[None], lambdas)
-    hyper = self._hyper_features(self.params, jnp.round(self._hyper_analysis(self.params, y, lambdas)), lambdas)
+    hyper = self._float_hyper_features(self.params, jnp.round(self._hyper_analysis(self.params, y, lambdas)), lambdas)
     return encoded, hyper
 
   # ---- encoding
@@ -206,7 +251,7 @@ class Codec:
     else:
       start = time.perf_counter()
       z_hat = jnp.round(self._hyper_analysis(self.params, y, lambdas))
-      hyper = self._hyper_features(self.params, z_hat, lambdas)
+      hyper = self._hyper_features(self.entropy_params, z_hat, lambdas)
       watch.add('network', start, hyper)
       z_shape = tuple(z_hat.shape[1:3])
       strings.append(self._code_factorized(z_hat, watch))
@@ -219,28 +264,29 @@ class Codec:
       start = time.perf_counter()
       reconstruction = self._reconstruct(y_hat, height, width, lambdas)
       watch.add('network', start)
-    header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape, lambda_)
+    header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape, lambda_,
+                              self.arithmetic)
     return EncodeResult(bitstream.pack(header, strings), reconstruction, np.asarray(y_hat), bits, watch.seconds)
 
   def _encode_y(self, y, hyper, watch, progress=None):
     """(y_hat [1, h, w, M], string, estimated bits) of y given the hyper features."""
     start = time.perf_counter()
     if not self.model.autoregressive:
-      mu, sigma = self._gaussian_parameters(self.params, hyper)
+      mu, sigma = self._gaussian_parameters(self.entropy_params, hyper)
       symbols = np.round(y - np.asarray(mu[0])).astype(np.int32)
       indexes = np.asarray(self._scale_index(sigma[0]))
       y_hat = self._add(mu, jnp.asarray(symbols)[None])
     else:
       h, w = y.shape[:2]
       ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
-      state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
+      state = self._initial_state(h, w)
       y_on_device = jnp.asarray(y)
       groups = []  # the encoder never waits for the host: everything is fetched once, after the last group
       steps = coding_order.step_count(h, w, self.order)
       for step, (rows, cols, count) in enumerate(_decoding_groups(h, w, self.order), 1):
-        mu, sigma, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
+        mu, sigma, index, pending = self._predict(self.entropy_params, state, hyper[0], rows, cols, ranks)
         symbols = self._group_symbols(y_on_device, rows, cols, mu)
-        state = self._commit(self.params, state, rows, cols, mu, symbols, pending)
+        state = self._commit(self.entropy_params, state, rows, cols, mu, symbols, pending)
         groups.append({'rows': rows[:count], 'cols': cols[:count], 'mu': mu, 'sigma': sigma, 'index': index,
                        'symbols': symbols})
         if progress is not None:
@@ -253,7 +299,7 @@ class Codec:
         symbols.append(np.asarray(group['symbols'])[:count])  # the stream holds them in decoding order
         indexes.append(np.asarray(group['index'])[:count])
       symbols, indexes = np.concatenate(symbols), np.concatenate(indexes)
-      y_hat = state['y_hat'][2:-2, 2:-2][None]
+      y_hat = self._decoded_latent(state)
       mu, sigma = jnp.asarray(mus)[None], jnp.asarray(sigmas)[None]
     watch.add('entropy_parameters', start)
     bits = -float(jnp.sum(jnp.log2(gaussian_likelihood(y_hat, mu, sigma))))
@@ -276,6 +322,9 @@ class Codec:
     if header.model_hash != self.model_hash:
       raise GrmError(f"this file was written by another model (model hash {header.model_hash.hex()}, "
                      f"this model is {self.model_hash.hex()})")
+    if header.version > 1 and header.arithmetic != self.arithmetic:
+      raise GrmError(f"damaged .grm file (its entropy path arithmetic is {bitstream.ARITHMETIC[header.arithmetic]}, "
+                     f"this model's is {bitstream.ARITHMETIC[self.arithmetic]})")
     expected_y = tuple(-(-s // 16) for s in (header.height, header.width))
     expected_y = tuple(-(-s // 4) * 4 for s in expected_y)
     expected_z = (0, 0) if self.family == 'factorized' else tuple(s // 4 for s in expected_y)
@@ -291,7 +340,7 @@ class Codec:
       z_hat = jnp.asarray(self._decode_factorized(strings[0], expected_z + (self.model.channels,), watch),
                           jnp.float32)[None]
       start = time.perf_counter()
-      hyper = self._hyper_features(self.params, z_hat, lambdas)
+      hyper = self._hyper_features(self.entropy_params, z_hat, lambdas)
       watch.add('network', start, hyper)
       y_hat = self._decode_y(strings[1], hyper, expected_y, watch, progress)
     start = time.perf_counter()
@@ -305,6 +354,9 @@ class Codec:
     low, high = np.float32(self.lambda_range[0]), np.float32(self.lambda_range[1])
     if header.lambda_ is None or not low <= np.float32(header.lambda_) <= high:
       raise GrmError("damaged .grm file (no lambda in this model's range)")
+    levels = self._rate_levels()
+    if levels is not None and not np.any(levels == np.float32(header.lambda_)):
+      raise GrmError("damaged .grm file (its lambda is not one of this model's rate levels)")
     return self._lambdas(header.lambda_)
 
   def _decode_factorized(self, string, shape, watch):
@@ -319,7 +371,7 @@ class Codec:
     decoder = range_coder.Decoder(string, self.tables['gaussian_lookup'], self.tables['gaussian_offsets'])
     if not self.model.autoregressive:
       start = time.perf_counter()
-      mu, sigma = self._gaussian_parameters(self.params, hyper)
+      mu, sigma = self._gaussian_parameters(self.entropy_params, hyper)
       indexes = np.asarray(self._scale_index(sigma[0]))
       watch.add('entropy_parameters', start)
       start = time.perf_counter()
@@ -329,11 +381,11 @@ class Codec:
     else:
       h, w = shape
       ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
-      state = self.model.apply({'params': self.params}, h, w, method=models.ImageCompressor.initial_decoding_state)
+      state = self._initial_state(h, w)
       steps = coding_order.step_count(h, w, self.order)
       for step, (rows, cols, count) in enumerate(_decoding_groups(h, w, self.order), 1):
         start = time.perf_counter()
-        mu, _, index, pending = self._predict(self.params, state, hyper[0], rows, cols, ranks)
+        mu, _, index, pending = self._predict(self.entropy_params, state, hyper[0], rows, cols, ranks)
         index = np.asarray(index)[:count]
         watch.add('entropy_parameters', start)
         start = time.perf_counter()
@@ -341,11 +393,11 @@ class Codec:
         symbols[:count] = decoder.decode(index)
         watch.add('range_coding', start)
         start = time.perf_counter()
-        state = self._commit(self.params, state, rows, cols, mu, jnp.asarray(symbols), pending)
+        state = self._commit(self.entropy_params, state, rows, cols, mu, jnp.asarray(symbols), pending)
         watch.add('entropy_parameters', start)
         if progress is not None:
           progress(step, steps)
-      y_hat = state['y_hat'][2:-2, 2:-2][None]
+      y_hat = self._decoded_latent(state)
     _finish(decoder)
     return y_hat
 

@@ -43,10 +43,12 @@ def stored_params(params, dtype):
   return jax.tree_util.tree_map(lambda p: np.asarray(np.asarray(p, dtype), np.float32), params)
 
 
-def export(params, config, out_dir, provenance=None, param_dtype='float32'):
+def export(params, config, out_dir, provenance=None, param_dtype='float32', calibration_images=None):
   """Writes a model directory atomically (a temporary folder renamed into place). Returns the model hash.
 
-  Tables are built from the parameters exactly as stored, so a float16 export stays exact end to end.
+  Tables are built from the parameters exactly as stored, so a float16 export stays exact end to end. With
+  calibration_images (float32 [H, W, 3] crops of training photographs), the entropy path is also exported in
+  exact integer arithmetic (codec/portable_export.py): the model's files then decode on any machine.
   """
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import tables  # pylint: disable=import-outside-toplevel
@@ -54,6 +56,11 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32'):
   params = stored_params(params, param_dtype)
   model = models.build(config, transform_dtype='float32')  # as the codec runs it
   table_arrays = tables.build(model, params)
+  portable = calibration_images is not None and model.family != 'factorized'
+  if portable:
+    from grm_jax.codec import portable_export  # pylint: disable=import-outside-toplevel
+    table_arrays.update(portable_export.build(model, params, config, table_arrays['scale_table'],
+                                              calibration_images))
   buffer = io.BytesIO()
   np.savez(buffer, **table_arrays)
   payloads = {
@@ -63,6 +70,7 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32'):
   }
   model_hash = _hash(payloads)
   meta = {'model_hash': model_hash, 'param_dtype': param_dtype, 'family': config.model.family,
+          'arithmetic': 'integer' if portable else 'float32',
           'exported': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
           'export_machine': f"{platform.machine()} {platform.system()}, jax {jax.__version__}",
           'size_bytes': sum(len(p) for p in payloads.values()), **(provenance or {})}
