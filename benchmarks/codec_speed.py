@@ -2,6 +2,7 @@
 
   python benchmarks/codec_speed.py --config configs/grm.py            # random weights: timing only
   python benchmarks/codec_speed.py --config configs/grm.py --order wavefront
+  python benchmarks/codec_speed.py --config configs/grm.py --portable  # float and portable entropy paths, side by side
   python benchmarks/codec_speed.py --model grm-small                   # a shipped or exported model
 The first encode and decode compile; the figures are those of a second run.
 """
@@ -20,37 +21,36 @@ import numpy as np  # noqa: E402
 
 import grm_jax  # noqa: E402
 from grm_jax import image_io, models  # noqa: E402
-from grm_jax.codec import model_dir  # noqa: E402
+from grm_jax.codec import model_dir, portable_export  # noqa: E402
 from grm_jax.config_io import load_config  # noqa: E402
 from grm_jax.evaluation import timed_round_trip  # noqa: E402
 
 
-def _codec(args):
+def _codecs(args):
+  """[(codec, name)]: the model, and with --portable its float and portable entropy paths, one after the other."""
   if args.model:
-    return grm_jax.load(args.model), args.model
+    return [(grm_jax.load(args.model), args.model)]
   config = load_config(args.config)
   if args.order:
     config.model.order = args.order
   model = models.build(config)
   params = model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
   folder = tempfile.mkdtemp()
+  name = f'{args.config} (random weights, {config.model.order} order)'
   model_dir.export(params, config, os.path.join(folder, 'model'))
-  return grm_jax.load(os.path.join(folder, 'model')), f'{args.config} (random weights, {config.model.order} order)'
+  codecs = [(grm_jax.load(os.path.join(folder, 'model')), name + ', float32 entropy path')]
+  if args.portable:
+    images = portable_export.calibration_images(args.calibration_data, count=2)
+    model_dir.export(params, config, os.path.join(folder, 'portable'), calibration_images=images)
+    codecs.append((grm_jax.load(os.path.join(folder, 'portable')), name + ', portable (integer) entropy path'))
+  return codecs
 
 
 def _breakdown(seconds):
   return ', '.join(f"{stage} {value:.2f} s" for stage, value in seconds.items())
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--config', default='configs/grm.py')
-  parser.add_argument('--model', help='an exported model directory (instead of --config)')
-  parser.add_argument('--order', help='override the coding order of --config (raster, wavefront)')
-  parser.add_argument('--image', default='samples/kodim23.png')
-  args = parser.parse_args()
-  codec, name = _codec(args)
-  image = image_io.read_image(args.image)
+def _measure(codec, name, image, image_name):
   timed_round_trip(codec, image)  # compile
   codec.compress(image)
   start = time.perf_counter()
@@ -60,10 +60,26 @@ def main():
   assert np.array_equal(decoded.image, encoded.reconstruction) and compressed.data == encoded.data
   m = codec.config.model
   print(f"model: {name}: {m.family} N={m.channels} M={m.latent_channels} hidden={m.hidden}")
-  print(f"image: {args.image} ({image.shape[1]}x{image.shape[0]}), {jax.devices()[0].device_kind}")
+  print(f"image: {image_name} ({image.shape[1]}x{image.shape[0]}), {jax.devices()[0].device_kind}")
   print(f"encode: {compress_seconds:.2f} s ({_breakdown(compressed.seconds)})")
   print(f"encode + the decoder's reconstruction: {encode_seconds:.2f} s ({_breakdown(encoded.seconds)})")
   print(f"decode: {decode_seconds:.2f} s ({_breakdown(decoded.seconds)})")
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--config', default='configs/grm.py')
+  parser.add_argument('--model', help='an exported model directory (instead of --config)')
+  parser.add_argument('--order', help='override the coding order of --config (raster, wavefront)')
+  parser.add_argument('--image', default='samples/kodim23.png')
+  parser.add_argument('--portable', action='store_true',
+                      help='also export the random weights in the portable form and time both entropy paths')
+  parser.add_argument('--calibration-data', default='../shared/data/train',
+                      help='photographs for the portable export (two are used)')
+  args = parser.parse_args()
+  image = image_io.read_image(args.image)
+  for codec, name in _codecs(args):
+    _measure(codec, name, image, args.image)
   print(f"peak memory (resident, this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

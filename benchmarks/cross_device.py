@@ -4,9 +4,10 @@ TensorFlow is not installed (a GPU box).
   python benchmarks/cross_device.py record --data ../shared/data/kodak --out cpu.npz     # on machine A
   python benchmarks/cross_device.py check cpu.npz --data ../shared/data/kodak            # on machine B
 
-`record` encodes each image and keeps what the range coder was given (grm_jax/codec/replay.py): the scale-table index and the value of every
-coded symbol, in coding order, with digests of the encoder's y_hat and reconstruction. `check` decodes the same
-files on this machine with a stand-in range decoder that hands back the recorded values, and counts the symbols
+`record` encodes each image and keeps what the range coder was given (grm_jax/codec/replay.py): the scale-table
+index and the value of every coded symbol, in coding order, with digests of the encoder's y_hat and
+reconstruction. `check` decodes the same files on this machine with a stand-in range decoder that hands back the
+recorded values, and counts the symbols
 whose scale-table index differs from the encoder's. With the real range decoder the first such symbol is decoded
 from the wrong table, and what follows is garbage; the stand-in lets the decode go on, so the count says how far
 the two machines disagree. It also says whether y_hat and the reconstruction are bit-identical, their PSNR against

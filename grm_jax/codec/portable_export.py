@@ -61,7 +61,7 @@ def _intermediates(model, params, images, lambdas):
     lam = None if lambda_ is None else jnp.full((1,), lambda_, jnp.float32)
     y = model.apply(variables, x, lam, method=model.analysis)
     z_hat = jnp.round(model.apply(variables, y, lam, method=model.hyper_analysis))
-    z_in = model.apply(variables, z_hat, lam, True, method=lambda m, *a: m._gained(m.z_gains, *a))  # pylint: disable=protected-access
+    z_in = model.apply(variables, z_hat, lam, method=model.hyper_inputs)
     hyper, state = model.apply(variables, z_hat, lam, method=model.hyper_features, capture_intermediates=True,
                                mutable=['intermediates'])
     found = {'z': z_in, 'hyper': hyper}

@@ -142,8 +142,8 @@ def exponent_for(maximum, limit=ACTIVATION_LIMIT - 1):
 
 
 def quantize_dense(kernel, bias, input_exponents, output_exponents):
-  """A float layer y = x @ kernel + bias as {'w' (int16; `dense` takes it as float32), 'b', 'shift'} for int inputs x_q = x * 2^input_exponents[i] and
-  outputs at 2^output_exponents[j]. Each column gets the finest power-of-two scale that keeps its weights within
+  """A float layer y = x @ kernel + bias as {'w' (int16; `dense` takes it as float32), 'b', 'shift'} for int
+  inputs x_q = x * 2^input_exponents[i] and outputs at 2^output_exponents[j]. Each column gets the finest power-of-two scale that keeps its weights within
   12 bits and its absolute sum within COLUMN_L1_LIMIT (the condition for exact float32 sums)."""
   kernel = np.asarray(kernel, np.float64) * np.exp2(-np.asarray(input_exponents, np.float64))[:, None]
   columns = kernel.shape[1]

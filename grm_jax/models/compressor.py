@@ -120,8 +120,12 @@ class ImageCompressor(nn.Module):
     z = self._transform(self.h_a, jnp.abs(y) if self.family == 'hyperprior' else y)
     return self._gained(self.z_gains, z, lambdas)
 
+  def hyper_inputs(self, z_hat, lambdas=None):
+    """What h_s sees: z_hat times the inverse gains of each example's lambda."""
+    return self._gained(self.z_gains, z_hat, lambdas, inverse=True)
+
   def hyper_features(self, z_hat, lambdas=None):
-    return self._transform(self.h_s, self._gained(self.z_gains, z_hat, lambdas, inverse=True))
+    return self._transform(self.h_s, self.hyper_inputs(z_hat, lambdas))
 
   def factorized_density(self):
     """The factorized density of the family: of z, or of y for the factorized prior."""
