@@ -4,6 +4,7 @@
   python benchmarks/codec_speed.py --config configs/grm.py --order wavefront
   python benchmarks/codec_speed.py --config configs/grm.py --portable  # float and portable entropy paths, side by side
   python benchmarks/codec_speed.py --model grm-small                   # a shipped or exported model
+  python benchmarks/codec_speed.py --model DIR --carrier int8          # the portable path's matmuls in int8
 The first encode and decode compile; the figures are those of a second run.
 """
 import argparse
@@ -29,7 +30,7 @@ from grm_jax.evaluation import timed_round_trip  # noqa: E402
 def _codecs(args):
   """[(codec, name)]: the model, and with --portable its float and portable entropy paths, one after the other."""
   if args.model:
-    return [(grm_jax.load(args.model), args.model)]
+    return [(grm_jax.load(args.model, carrier=args.carrier), f'{args.model} ({args.carrier} carrier)')]
   config = load_config(args.config)
   if args.order:
     config.model.order = args.order
@@ -42,7 +43,8 @@ def _codecs(args):
   if args.portable:
     images = portable_export.calibration_images(args.calibration_data, count=2)
     model_dir.export(params, config, os.path.join(folder, 'portable'), calibration_images=images)
-    codecs.append((grm_jax.load(os.path.join(folder, 'portable')), name + ', portable (integer) entropy path'))
+    codecs.append((grm_jax.load(os.path.join(folder, 'portable'), carrier=args.carrier),
+                   f'{name}, portable (integer) entropy path, {args.carrier} carrier'))
   return codecs
 
 
@@ -74,6 +76,8 @@ def main():
   parser.add_argument('--image', default='samples/kodim23.png')
   parser.add_argument('--portable', action='store_true',
                       help='also export the random weights in the portable form and time both entropy paths')
+  parser.add_argument('--carrier', default='float32', choices=('float32', 'int8'),
+                      help="the portable path's matmuls: float32, or int8 (the same integers)")
   parser.add_argument('--calibration-data', default='../shared/data/train',
                       help='photographs for the portable export (two are used)')
   args = parser.parse_args()

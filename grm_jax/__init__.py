@@ -1,11 +1,12 @@
 """grm_jax: the Global Reference Model of learned image compression (Qian et al., ICLR 2021) in JAX/Flax."""
 
 
-def load(model=None):
+def load(model=None, carrier='float32'):
   """The Codec of a model directory or a shipped model's name (default: the shipped default model).
 
-  codec.compress(uint8 image) -> bytes, codec.decompress(bytes) -> uint8 image.
+  codec.compress(uint8 image) -> bytes, codec.decompress(bytes) -> uint8 image. carrier: the portable entropy
+  path's matmuls in float32 or int8 (the same integers either way; int8 is faster where XLA has int8 kernels).
   """
   from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import Codec  # pylint: disable=import-outside-toplevel
-  return Codec.load(zoo.resolve(model))
+  return Codec.load(zoo.resolve(model), carrier=carrier)

@@ -46,9 +46,11 @@ def test_exact_dot_is_exact_at_its_bounds_in_every_summation_order():
   expected = activations.astype(np.int64) @ weights
   assert np.abs(expected).max() > 2 ** 24  # beyond what a plain float32 sum can hold
   for kind in ('matmul', 'blocked', 'int64'):
-    with exact.summation(kind, seed=3):
-      got = jax.jit(lambda a, w: exact.exact_dot(a, w))(jnp.asarray(activations), jnp.asarray(weights, jnp.float32))
-    assert np.array_equal(np.asarray(got), expected), kind
+    for carrier in exact.CARRIERS:
+      with exact.summation(kind, seed=3):
+        got = jax.jit(lambda a, w: exact.exact_dot(a, w))(jnp.asarray(activations),
+                                                          jnp.asarray(exact.carried_weights(weights, carrier)))
+      assert np.array_equal(np.asarray(got), expected), (kind, carrier)
   plain = np.asarray(jnp.asarray(activations, jnp.float32) @ jnp.asarray(weights, jnp.float32))
   assert not np.array_equal(plain.astype(np.int64), expected)  # why the digits are needed
 
@@ -141,8 +143,8 @@ def _replayed(codec, encoded, streams):
   return decoded, mismatches
 
 
-def _codec(model, tables=None, params=None):
-  return Codec(model['config'], params or model['params'], tables or model['tables'], model['meta'])
+def _codec(model, tables=None, params=None, carrier='float32'):
+  return Codec(model['config'], params or model['params'], tables or model['tables'], model['meta'], carrier)
 
 
 def _float_tables(tables):
@@ -180,6 +182,8 @@ def test_portable_decode_is_bit_identical_when_sums_run_in_another_order(default
   width = default_model['config'].model.hidden
   decoded, mismatches = _replayed(_codec(default_model, _permuted_portable(default_model['tables'], width, 5)),
                                   encoded, streams)
+  assert mismatches == 0 and np.array_equal(decoded.y_hat, encoded.y_hat)
+  decoded, mismatches = _replayed(_codec(default_model, carrier='int8'), encoded, streams)  # integer sums
   assert mismatches == 0 and np.array_equal(decoded.y_hat, encoded.y_hat)
 
 

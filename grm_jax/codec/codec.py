@@ -69,7 +69,9 @@ def _check_image(image):
 
 class Codec:
 
-  def __init__(self, config, params, tables, meta):
+  def __init__(self, config, params, tables, meta, carrier='float32'):
+    """carrier: how the portable path's integer matmuls are carried ('float32', or 'int8' where XLA has fast int8
+    kernels); the results are the same integers either way."""
     self.config, self.meta, self.tables = config, meta, tables
     self.model = models.build(config, transform_dtype='float32')  # whatever precision trained it
     self.family = config.model.family
@@ -77,7 +79,7 @@ class Codec:
     self.model_hash = bytes.fromhex(meta['model_hash'])[:8]
     self.lambda_range = tuple(float(v) for v in config.model.get('lambda_range', ()) or ())
     self.params = jax.device_put(params)
-    self.portable = portable_export.is_portable(tables)
+    self.portable, self.carrier = portable_export.is_portable(tables), carrier
     self.arithmetic = 1 if self.portable else 0  # the .grm header's arithmetic field
     model = self.model
 
@@ -141,7 +143,7 @@ class Codec:
   def _portable_path(self, tables):
     """The entropy path in exact integer arithmetic (arithmetic 1: the same symbols on any machine)."""
     spec = self.model
-    qparams = jax.device_put({**portable_export.stored(tables), 'scale_table': tables['scale_table']})
+    qparams = jax.device_put({**portable_export.stored(tables, self.carrier), 'scale_table': tables['scale_table']})
     return {
         'params': qparams,
         'hyper_features': lambda q, z_hat, lambdas: portable.hyper_features(q, spec, z_hat, lambdas),
@@ -153,8 +155,8 @@ class Codec:
     }
 
   @classmethod
-  def load(cls, path):
-    return cls(*model_dir.load(path))
+  def load(cls, path, carrier='float32'):
+    return cls(*model_dir.load(path), carrier=carrier)
 
   @property
   def variable_rate(self):

@@ -14,7 +14,7 @@ from grm_jax import image_io
 from grm_jax.entropy_models import portable
 from grm_jax.errors import GrmError
 from grm_jax.layers import causal_mask, reference_mask, subpixel_kernel
-from grm_jax.layers.exact import exponent_for, quantize_dense
+from grm_jax.layers.exact import carried_weights, exponent_for, quantize_dense
 
 PREFIX = 'portable/'
 CALIBRATION_LAMBDAS = 4  # per variable-rate model: log-spaced over its range
@@ -123,6 +123,8 @@ def confidence_table(scale_table):
 def convert(model, params, config, scale_table, images):
   """The portable arrays of a float model (keys without PREFIX). images: float32 [H, W, 3] calibration crops in
   [0, 1]."""
+  if 4 * model.latent_channels * portable.KEY_LIMIT ** 2 >= 2 ** 30:
+    raise GrmError(f"the portable path's search keys need M < 1024 (this model has M={model.latent_channels})")
   maxima = _intermediates(model, params, images, _calibration_lambdas(model, config))
   e = {name: exponent_for(value) for name, value in maxima.items()}
   m, mean_bits = model.latent_channels, portable.MEAN_BITS
@@ -189,11 +191,11 @@ def build(model, params, config, scale_table, images):
   return {PREFIX + name: value for name, value in convert(model, params, config, scale_table, images).items()}
 
 
-def stored(tables):
-  """The portable arrays of a model directory's tables (empty for a float model), weights as float32 for the
-  matmul (they are stored as int16)."""
+def stored(tables, carrier='float32'):
+  """The portable arrays of a model directory's tables (empty for a float model), with the weights (stored as
+  int16) in the form the carrier's matmul takes (layers/exact.carried_weights)."""
   arrays = {name[len(PREFIX):]: value for name, value in tables.items() if name.startswith(PREFIX)}
-  return {name: value.astype(np.float32) if name.endswith('/w') else value for name, value in arrays.items()}
+  return {name: carried_weights(value, carrier) if name.endswith('/w') else value for name, value in arrays.items()}
 
 
 def is_portable(tables):

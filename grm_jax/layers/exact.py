@@ -12,7 +12,8 @@ every value is an integer and every operation is exact, so the order cannot matt
   one float32 matmul: a digit is below 2^6 in magnitude and a column's weights sum to at most 2^18 in absolute
   value, so every partial sum of every summation order is an integer below 2^24, which float32 holds exactly. The
   digits' sums are recombined in int32. Precision HIGHEST keeps accelerators from rounding the inputs (TF32,
-  bfloat16);
+  bfloat16). The same integers can also be carried in int8 (`carried_weights`): the weights cut into two base-64
+  digits too, one int8 matmul with int32 sums, exact by integer arithmetic (faster where XLA has int8 kernels);
 - rescaling is a rounding shift, the nonlinearity a shift-and-multiply, the square root an integer one.
 
 `summation(...)` swaps the matmul for another order of the same sums (a platform simulator for tests): a portable
@@ -85,10 +86,41 @@ def small_dot(values, weights):
   return _matmul(values, weights)
 
 
+CARRIERS = ('float32', 'int8')
+
+
+def carried_weights(weights, carrier='float32'):
+  """Integer weights [n, m] (numpy) in the form exact_dot takes: float32, or for 'int8' their high and low base-64
+  digits side by side, int8 [n, 2m]."""
+  weights = np.asarray(weights, np.int32)
+  if carrier == 'float32':
+    return weights.astype(np.float32)
+  if carrier == 'int8':
+    high = weights >> DIGIT_BITS
+    return np.concatenate([high, weights - (high << DIGIT_BITS)], axis=1).astype(np.int8)
+  raise ValueError(f"unknown carrier {carrier!r}; expected one of {CARRIERS}")
+
+
+def _int8_dot(digits, weights):
+  """digits int [2, ..., n] times int8 weight digits [n, 2m]: the four digit products, recombined. Sums may wrap
+  in int32 on the way; the result is exact because the true value fits int32 (arithmetic modulo 2^32)."""
+  if _summation['kind'] == 'matmul':
+    sums = jax.lax.dot_general(digits.astype(jnp.int8), weights, (((digits.ndim - 1,), (0,)), ((), ())),
+                               preferred_element_type=jnp.int32)
+  else:  # the simulator's orders, on the same integers
+    sums = small_dot(digits.astype(jnp.float32), weights.astype(jnp.float32)).astype(jnp.int32)
+  m = weights.shape[1] // 2
+  high_high, high_low = sums[0, ..., :m], sums[0, ..., m:]
+  low_high, low_low = sums[1, ..., :m], sums[1, ..., m:]
+  return (high_high << (2 * DIGIT_BITS)) + ((high_low + low_high) << DIGIT_BITS) + low_low
+
+
 def exact_dot(activations, weights):
-  """int32 [..., n] activations (12 bits) times integer weights float32 [n, m] -> the exact int32 [..., m]."""
+  """int32 [..., n] activations (12 bits) times integer weights [n, m] (carried_weights) -> the exact int32 [..., m]."""
   high = activations >> DIGIT_BITS  # arithmetic shift: floor, so the low digit lies in [0, 64)
   low = activations - (high << DIGIT_BITS)
+  if weights.dtype == jnp.int8:
+    return _int8_dot(jnp.stack([high, low]), weights)
   sums = small_dot(jnp.stack([high, low]).astype(jnp.float32), weights).astype(jnp.int32)
   return (sums[0] << DIGIT_BITS) + sums[1]
 
@@ -136,15 +168,19 @@ def isqrt(values):
 # ---- export: float layers to integer ones (numpy, float64)
 
 
+EXPONENT_RANGE = (-16, 20)  # a tensor that calibration never saw nonzero still gets a usable scale
+
+
 def exponent_for(maximum, limit=ACTIVATION_LIMIT - 1):
   """The largest e with maximum * 2^e <= limit: the scale of an activation whose calibrated range is maximum."""
-  return int(np.floor(np.log2(limit / max(float(maximum), 1e-30))))
+  return int(np.clip(np.floor(np.log2(limit / max(float(maximum), 1e-30))), *EXPONENT_RANGE))
 
 
 def quantize_dense(kernel, bias, input_exponents, output_exponents):
-  """A float layer y = x @ kernel + bias as {'w' (int16; `dense` takes it as float32), 'b', 'shift'} for int
-  inputs x_q = x * 2^input_exponents[i] and outputs at 2^output_exponents[j]. Each column gets the finest power-of-two scale that keeps its weights within
-  12 bits and its absolute sum within COLUMN_L1_LIMIT (the condition for exact float32 sums)."""
+  """A float layer y = x @ kernel + bias as {'w' (int16; `dense` takes it as carried_weights), 'b', 'shift'} for
+  int inputs x_q = x * 2^input_exponents[i] and outputs at 2^output_exponents[j]. Each column gets the finest
+  power-of-two scale that keeps its weights within 12 bits and its absolute sum within COLUMN_L1_LIMIT (the
+  condition for exact float32 sums)."""
   kernel = np.asarray(kernel, np.float64) * np.exp2(-np.asarray(input_exponents, np.float64))[:, None]
   columns = kernel.shape[1]
   column_max = np.maximum(np.abs(kernel).max(axis=0), 1e-30)
