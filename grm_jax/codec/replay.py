@@ -65,6 +65,14 @@ def replaying(streams):
     range_coder.Decoder = original
 
 
+@contextlib.contextmanager
+def loopback():
+  """Encodes and decodes in one process without the range coder: what the encoder records, the decoder replays
+  (timing the rest of a codec where TensorFlow is not installed)."""
+  with recording() as streams, replaying(streams) as asked:
+    yield streams, asked
+
+
 def index_mismatches(streams, asked):
   """(symbols whose table index the decoder asked for differs from the encoder's, symbols, first such position
   as a fraction of its string or None)."""
