@@ -119,10 +119,24 @@ class Codec:
       inside = (rows < y.shape[0])[:, None]
       return jnp.where(inside, jnp.round(y[rows, cols] - mu), 0).astype(jnp.int32)
 
-    # The two compiled steps that encoder and decoder share.
+    # The compiled steps that encoder and decoder share.
     self._predict = jax.jit(predict_with_index)
     self._commit = jax.jit(commit, donate_argnums=(1,))
     self._group_symbols = jax.jit(group_symbols)
+    if self.portable:  # exact whatever XLA fuses: one compiled call per step
+
+      def commit_and_predict(p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
+        state = commit(p, state, rows, cols, mu, symbols, pending)
+        return state, predict_with_index(p, state, hyper, next_rows, next_cols, ranks)
+
+      self._advance = jax.jit(commit_and_predict, donate_argnums=(1,))
+
+  def _advance(self, p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
+    """(state after this group, the next group's (mu, sigma, index, pending)). The float path keeps commit and
+    predict as two compiled functions, as the files it wrote were made with them; the portable path fuses them
+    (set in __init__)."""
+    state = self._commit(p, state, rows, cols, mu, symbols, pending)
+    return state, self._predict(p, state, hyper, next_rows, next_cols, ranks)
 
   def _float_path(self, method):
     """The entropy path as the float model computes it (arithmetic 0: agreement needs the same machine)."""
@@ -284,15 +298,20 @@ class Codec:
       state = self._initial_state(h, w)
       y_on_device = jnp.asarray(y)
       groups = []  # the encoder never waits for the host: everything is fetched once, after the last group
-      steps = coding_order.step_count(h, w, self.order)
-      for step, (rows, cols, count) in enumerate(_decoding_groups(h, w, self.order), 1):
-        mu, sigma, index, pending = self._predict(self.entropy_params, state, hyper[0], rows, cols, ranks)
+      steps = list(_decoding_groups(h, w, self.order))
+      p, hyper_map = self.entropy_params, hyper[0]
+      mu, sigma, index, pending = self._predict(p, state, hyper_map, steps[0][0], steps[0][1], ranks)
+      for step, (rows, cols, count) in enumerate(steps, 1):
         symbols = self._group_symbols(y_on_device, rows, cols, mu)
-        state = self._commit(self.entropy_params, state, rows, cols, mu, symbols, pending)
         groups.append({'rows': rows[:count], 'cols': cols[:count], 'mu': mu, 'sigma': sigma, 'index': index,
                        'symbols': symbols})
+        if step < len(steps):
+          state, (mu, sigma, index, pending) = self._advance(p, state, rows, cols, mu, symbols, pending, hyper_map,
+                                                             steps[step][0], steps[step][1], ranks)
+        else:
+          state = self._commit(p, state, rows, cols, mu, symbols, pending)
         if progress is not None:
-          progress(step, steps)
+          progress(step, len(steps))
       mus, sigmas, symbols, indexes = np.zeros_like(y), np.zeros_like(y), [], []
       for group in groups:
         count = len(group['rows'])
@@ -384,10 +403,11 @@ class Codec:
       h, w = shape
       ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
       state = self._initial_state(h, w)
-      steps = coding_order.step_count(h, w, self.order)
-      for step, (rows, cols, count) in enumerate(_decoding_groups(h, w, self.order), 1):
-        start = time.perf_counter()
-        mu, _, index, pending = self._predict(self.entropy_params, state, hyper[0], rows, cols, ranks)
+      steps = list(_decoding_groups(h, w, self.order))
+      p, hyper_map = self.entropy_params, hyper[0]
+      start = time.perf_counter()
+      mu, _, index, pending = self._predict(p, state, hyper_map, steps[0][0], steps[0][1], ranks)
+      for step, (rows, cols, count) in enumerate(steps, 1):
         index = np.asarray(index)[:count]
         watch.add('entropy_parameters', start)
         start = time.perf_counter()
@@ -395,11 +415,15 @@ class Codec:
         symbols[:count] = decoder.decode(index)
         watch.add('range_coding', start)
         start = time.perf_counter()
-        state = self._commit(self.entropy_params, state, rows, cols, mu, jnp.asarray(symbols), pending)
-        watch.add('entropy_parameters', start)
+        if step < len(steps):
+          state, (mu, _, index, pending) = self._advance(p, state, rows, cols, mu, jnp.asarray(symbols), pending,
+                                                         hyper_map, steps[step][0], steps[step][1], ranks)
+        else:
+          state = self._commit(p, state, rows, cols, mu, jnp.asarray(symbols), pending)
         if progress is not None:
-          progress(step, steps)
+          progress(step, len(steps))
       y_hat = self._decoded_latent(state)
+      watch.add('entropy_parameters', start, y_hat)
     _finish(decoder)
     return y_hat
 
