@@ -123,18 +123,17 @@ class Codec:
     self._predict = jax.jit(predict_with_index)
     self._commit = jax.jit(commit, donate_argnums=(1,))
     self._group_symbols = jax.jit(group_symbols)
-    if self.portable:  # exact whatever XLA fuses: one compiled call per step
 
-      def commit_and_predict(p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
-        state = commit(p, state, rows, cols, mu, symbols, pending)
-        return state, predict_with_index(p, state, hyper, next_rows, next_cols, ranks)
+    def commit_and_predict(p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
+      state = commit(p, state, rows, cols, mu, symbols, pending)
+      return state, predict_with_index(p, state, hyper, next_rows, next_cols, ranks)
 
-      self._advance = jax.jit(commit_and_predict, donate_argnums=(1,))
+    # (state after a group, the next group's (mu, sigma, index, pending)): one compiled call on the portable path,
+    # which is exact whatever XLA fuses; two on the float path, as the files it wrote were made with them.
+    self._advance = (jax.jit(commit_and_predict, donate_argnums=(1,)) if self.portable else
+                     self._commit_then_predict)
 
-  def _advance(self, p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
-    """(state after this group, the next group's (mu, sigma, index, pending)). The float path keeps commit and
-    predict as two compiled functions, as the files it wrote were made with them; the portable path fuses them
-    (set in __init__)."""
+  def _commit_then_predict(self, p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
     state = self._commit(p, state, rows, cols, mu, symbols, pending)
     return state, self._predict(p, state, hyper, next_rows, next_cols, ranks)
 
@@ -231,7 +230,8 @@ class Codec:
     lambdas = self._lambdas(lambda_)
     encoded = self.encode(image, reconstruct=False, lambda_=lambda_)
     y = self._analysis(self.params, image_io.to_float(image)[None], lambdas)
-    hyper = self._float_hyper_features(self.params, jnp.round(self._hyper_analysis(self.params, y, lambdas)), lambdas)
+    z_hat = jnp.round(self._hyper_analysis(self.params, y, lambdas))
+    hyper = self._float_hyper_features(self.params, z_hat, lambdas)
     return encoded, hyper
 
   # ---- encoding
