@@ -240,7 +240,9 @@ def _export(args):
   model_hash = model_dir.export(params, config, args.model_dir, record, param_dtype=args.dtype,
                                 calibration_images=images)
   size = sum(p.stat().st_size for p in pathlib.Path(args.model_dir).iterdir())
-  form = ', portable entropy path' if args.portable else ''
+  form = {'integer': ', portable entropy path', 'float32': ''}[model_dir.load(args.model_dir)[3]['arithmetic']]
+  if args.portable and not form:
+    form = ', no float entropy path to convert: the factorized family decodes from tables alone'
   print(f"exported step {step} of {folder} to {args.model_dir} ({size / 1e6:.2f} MB{form}, hash {model_hash[:16]})")
 
 

@@ -113,8 +113,24 @@ def test_portable_export_round_trips_exactly_and_says_so_in_the_file(tmp_path_fa
   assert header.arithmetic == 1
   if family == 'grm':  # coded at the nearest rate level, which the file carries exactly
     assert header.lambda_ in codec.tables['portable/rate_levels'] and abs(header.lambda_ / 0.005 - 1) < 0.01
+    assert codec.check_lambda(0.013) == float(np.float32(0.013))  # CompressAI's quality lambdas are levels
   decoded = codec.decode(encoded.data)
   assert np.array_equal(decoded.y_hat, encoded.y_hat) and np.array_equal(decoded.image, encoded.reconstruction)
+
+
+@requires_tensorflow
+def test_grm_export_converts_a_model_directory_to_the_portable_form(tmp_path_factory, tmp_path, capsys):
+  from grm_jax import cli  # pylint: disable=import-outside-toplevel
+  float_dir = export_tiny_model(tmp_path_factory, 'context')
+  write_image_folder(tmp_path / 'photos', count=2, size=(64, 64))
+  assert cli.main(['export', str(float_dir), str(tmp_path / 'out'), '--portable', '--calibration-data',
+                   str(tmp_path / 'photos')]) == 0
+  assert 'portable entropy path' in capsys.readouterr().out
+  codec = grm_jax.load(tmp_path / 'out')
+  assert codec.portable and codec.meta['converted_from']['model_hash'] == grm_jax.load(float_dir).meta['model_hash']
+  assert cli.main(['export', str(float_dir), str(tmp_path / 'out2'), '--portable', '--calibration-data',
+                   str(tmp_path / 'none')]) == 1
+  assert 'no such folder' in capsys.readouterr().err and not (tmp_path / 'out2').exists()
 
 
 # ---- the platform simulator, on the shipped default model (no TensorFlow needed: the range coder is replayed)

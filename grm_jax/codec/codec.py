@@ -186,7 +186,7 @@ class Codec:
 
   def check_lambda(self, lambda_):
     """lambda_ as the float32 value the file will carry; a GrmError where this model cannot code at it. A portable
-    variable-rate model codes at the nearest of its rate levels (1.3% apart in CompressAI's range)."""
+    variable-rate model codes at the nearest of its rate levels (1.3% apart, CompressAI's quality lambdas exact)."""
     if lambda_ is None:
       return self._nearest_level(self.default_lambda)
     lambda_ = float(lambda_)

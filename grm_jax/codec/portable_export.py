@@ -11,6 +11,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from grm_jax import image_io
+from grm_jax.codec import rate_control
 from grm_jax.entropy_models import portable
 from grm_jax.errors import GrmError
 from grm_jax.layers import causal_mask, reference_mask, subpixel_kernel
@@ -39,10 +40,13 @@ def calibration_images(folder, count=CALIBRATION_IMAGES, crop=CALIBRATION_CROP):
 
 def rate_levels(model, config):
   """The lambdas a portable model codes at: RATE_LEVELS log-spaced over a variable-rate model's range (1.3% apart
-  over CompressAI's qualities 1 to 6), or the fixed-rate model's own."""
+  over CompressAI's qualities 1 to 6), and exactly CompressAI's quality lambdas and the config's default lambda
+  where they lie in it; or the fixed-rate model's own."""
   if model.lambda_range:
     low, high = model.lambda_range
-    return np.exp(np.linspace(np.log(low), np.log(high), portable.RATE_LEVELS)).astype(np.float32)
+    spaced = np.exp(np.linspace(np.log(low), np.log(high), portable.RATE_LEVELS))
+    named = [v for v in rate_control.QUALITY_LAMBDAS + (float(config.lambda_),) if low <= v <= high]
+    return np.unique(np.concatenate([spaced, named]).astype(np.float32))
   return np.asarray([config.lambda_], np.float32)
 
 

@@ -9,7 +9,8 @@ at export (codec/portable_export.py), with these fixed grids:
   search keys       the 4 causal neighbours at 1/16, normalised by an integer square root to about 2^7: cosine
                     similarities are integer dot products (exact), S their maximum, ties to the lowest index;
   U (confidence)    the mean over channels of an integer likelihood table, indexed by scale level and distance;
-  z_hat's gains     an integer table per rate level (variable-rate models code at one of RATE_LEVELS lambdas).
+  z_hat's gains     an integer table per rate level (variable-rate models code at one of about RATE_LEVELS
+                    lambdas, codec/portable_export.rate_levels).
 Outputs that the codec sees (mu, sigma, y_hat) are float32 values that hold these grid points exactly.
 
 Parameters are a flat dict of arrays ("qparams", with the coding tables' scale_table); `spec` is the float model
