@@ -73,7 +73,8 @@ def _model_for_file(header, path):
   found = zoo.find_by_hash(header.model_hash.hex())
   if found is None:
     raise GrmError(f"no --model given, and no model in {zoo.MODELS} wrote this file "
-                   f"(model hash {header.model_hash.hex()})")
+                   f"(model hash {header.model_hash.hex()}; models shipped before are in git history, "
+                   f"{zoo.MODELS / 'README.md'} says how to restore one)")
   return found
 
 
