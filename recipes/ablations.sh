@@ -19,7 +19,7 @@ declare -A VARIANT=(
   [channels]="--config.model.gating=channels"          # S and U as inputs instead of a product
   [gdn]="--config.model.norm=gdn"                      # GDN instead of GSDN
 )
-declare -A CORE=([grm]=0 [context]=1 [no-confidence]=0 [channels]=1 [gdn]=0)
+declare -A CORE=([grm]=0 [context]=1 [no-confidence]=0 [channels]=1 [gdn]=1)  # balances the steps left
 
 train() {
   for name in "${!VARIANT[@]}"; do
