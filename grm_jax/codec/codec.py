@@ -97,7 +97,7 @@ class Codec:
     self._hyper_analysis = jax.jit(method('hyper_analysis'))
     self._float_hyper_features = jax.jit(method('hyper_features'))  # the float model's view, for diagnostics
     table = jnp.asarray(tables['scale_table'])
-    scale_index = lambda sigma: jnp.sum(table[:-1] < sigma[..., None], axis=-1).astype(jnp.int32)
+    scale_index = lambda sigma: portable.scale_index(table, sigma)  # the one definition, for both paths
     self._scale_index = jax.jit(scale_index)
     # The entropy path (h_s and the parameters of y): what encoder and decoder must compute identically.
     path = self._portable_path(tables) if self.portable else self._float_path(method)
