@@ -5,6 +5,11 @@ evaluated on it in one parallel pass (causal masks make that equal to the step-b
 rounding), and the rate of y is read off four ways: under stage 1 (local context), stage 2 (local context and
 reference), the final stage (what the file codes), and the final stage with the reference zeroed. The last two
 differ by what the reference is worth to this image; the similarity S and confidence U say why.
+
+It also asks whether the reference carries information the networks leave unused: the final stage's normalised
+residual r = (y_hat - mu) / sigma at a position, against r at its reference. Where the two correlate, a decoder
+could shift mu by c * sigma * r_reference (r_reference is decoded by then; c is one number per image, fitted by
+least squares) and the rate it would then code is printed too. The left neighbour's residual is the control.
 """
 import dataclasses
 
@@ -29,6 +34,19 @@ def _bits_per_position(y_hat, mu, sigma):
   return -jnp.sum(jnp.log2(gaussian_likelihood(y_hat, mu, sigma)), axis=-1)[0]
 
 
+def _residual_correction(y_hat, mu, sigma, source, valid):
+  """How the final stage's residual at each position correlates with the residual at `source` [h * w] (an earlier
+  position; `valid` [h * w] where there is one), and the bits per position once mu is shifted by the least-squares
+  multiple of the source's residual."""
+  _, h, w, m = y_hat.shape
+  residual = ((y_hat - mu) / sigma).reshape(h * w, m)
+  at_source = jnp.where(valid[:, None], residual[source], 0.0)
+  product, energy = jnp.sum(residual * at_source), jnp.sum(jnp.square(at_source))
+  correlation = product / jnp.sqrt(jnp.sum(jnp.square(jnp.where(valid[:, None], residual, 0.0))) * energy + 1e-12)
+  shifted = mu + (product / (energy + 1e-12)) * sigma * at_source.reshape(1, h, w, m)
+  return correlation, _bits_per_position(y_hat, shifted, sigma)
+
+
 def _make_rate_maps(codec):
   """A compiled function of (params, y_hat, hyper): bits per position under each stage, and the scores."""
   model = codec.model
@@ -41,7 +59,14 @@ def _make_rate_maps(codec):
     mu, sigma, aux = gaussian(params, y_hat, hyper, False)
     mu_without, sigma_without, _ = gaussian(params, y_hat, hyper, True)
     local, reference = aux['stages']
-    return {'final': _bits_per_position(y_hat, mu, sigma),
+    _, h, w, _ = y_hat.shape
+    positions = jnp.arange(h * w)
+    reference_correlation, corrected = _residual_correction(y_hat, mu, sigma, aux['reference_index'].reshape(-1),
+                                                            positions > 0)
+    left_correlation, left_corrected = _residual_correction(y_hat, mu, sigma, positions - 1, positions % w > 0)
+    return {'reference_corrected': corrected, 'left_corrected': left_corrected,
+            'reference_residual_correlation': reference_correlation, 'left_residual_correlation': left_correlation,
+            'final': _bits_per_position(y_hat, mu, sigma),
             'without_reference': _bits_per_position(y_hat, mu_without, sigma_without),
             'local': _bits_per_position(y_hat, *local), 'local_and_reference': _bits_per_position(y_hat, *reference),
             'reference_index': aux['reference_index'][0], 'similarity': aux['similarity'][0],
@@ -69,7 +94,10 @@ def _report(maps, image_shape, file_bytes, lambda_):
   has_reference = np.arange(h * w).reshape(h, w) > 0  # every position but the first has an earlier one
   rows, cols = np.divmod(index, w)
   distance = np.maximum(np.abs(rows - np.arange(h)[:, None]), np.abs(cols - np.arange(w)[None, :]))
-  bpp = {k: float(maps[k].sum() / pixels) for k in ('local', 'local_and_reference', 'final', 'without_reference')}
+  correlations = {k: float(maps.pop(k)) for k in ('reference_residual_correlation', 'left_residual_correlation')}
+  rates = {k: maps[k] for k in ('local', 'local_and_reference', 'final', 'without_reference')}
+  rates.update((k, maps.pop(k)) for k in ('reference_corrected', 'left_corrected'))
+  bpp = {k: float(v.sum() / pixels) for k, v in rates.items()}
   s, u = maps['similarity'][has_reference], maps['confidence'][has_reference]
   summary = {
       'lambda': lambda_, 'bytes': file_bytes, 'bpp': 8 * file_bytes / pixels,
@@ -81,6 +109,10 @@ def _report(maps, image_shape, file_bytes, lambda_):
       'confidence_median': float(np.median(u)), 'confidence_mean': float(np.mean(u)),
       'similarity_times_confidence_mean': float(np.mean(s * u)),
       'far_reference_fraction': float(np.mean(distance[has_reference] >= FAR)),
+      'reference_residual_correlation': correlations['reference_residual_correlation'],
+      'bpp_y_reference_residual_corrected': bpp['reference_corrected'],
+      'left_residual_correlation': correlations['left_residual_correlation'],
+      'bpp_y_left_residual_corrected': bpp['left_corrected'],
   }
   maps.update(saved_bits=maps['without_reference'] - maps['final'], reference_row=rows, reference_col=cols,
               has_reference=has_reference)
@@ -101,7 +133,12 @@ def format_report(summary):
       f"confidence U: median {summary['confidence_median']:.3f}, mean {summary['confidence_mean']:.3f}; "
       f"mean S*U {summary['similarity_times_confidence_mean']:.3f}",
       f"references {FAR} or more positions away: {100 * summary['far_reference_fraction']:.1f}% of "
-      f"{summary['latent_positions']} positions"])
+      f"{summary['latent_positions']} positions",
+      "what the final stage leaves unused (its residual against an earlier position's residual):",
+      f"  the reference's residual:  correlation {summary['reference_residual_correlation']:+.3f}, "
+      f"y would take {summary['bpp_y_reference_residual_corrected']:.4f} bpp with mu shifted by it",
+      f"  the left neighbour's:      correlation {summary['left_residual_correlation']:+.3f}, "
+      f"y would take {summary['bpp_y_left_residual_corrected']:.4f} bpp with mu shifted by it"])
 
 
 def chosen_positions(maps, count=6):

@@ -43,8 +43,11 @@ def test_final_stage_rate_is_the_codecs_own_estimate(capsys, grm_dir, image_path
   pixels = image.shape[0] * image.shape[1]
   assert report['bpp_y'] == pytest.approx((encoded.estimated_bits - z_bits) / pixels, rel=1e-4)
   assert report['bytes'] == len(encoded.data)
-  for key in ('bpp_y_without_reference', 'bpp_y_local_stage', 'bpp_y_reference_stage'):
+  for key in ('bpp_y_without_reference', 'bpp_y_local_stage', 'bpp_y_reference_stage',
+              'bpp_y_reference_residual_corrected', 'bpp_y_left_residual_corrected'):
     assert report[key] > 0
+  for key in ('reference_residual_correlation', 'left_residual_correlation'):
+    assert -1 <= report[key] <= 1
   for key in ('similarity_median', 'confidence_median', 'similarity_times_confidence_mean', 'far_reference_fraction'):
     assert 0 <= report[key] <= 1
   assert report['reference_share_percent'] == pytest.approx(
@@ -102,3 +105,24 @@ def test_chosen_positions_lie_outside_the_local_context_and_spread_out():
     assert max(abs(rows[r, c] - maps['reference_row'][r, c]), abs(cols[r, c] - maps['reference_col'][r, c])) > 2
     for r2, c2 in chosen[:i]:
       assert max(abs(r - r2), abs(c - c2)) >= max(h, w) / 4
+
+
+def test_residual_correction_finds_a_residual_that_repeats():
+  """Residuals that copy their source's (plus a little noise) correlate fully, and shifting mu by the source's
+  residual codes them in far fewer bits; with no valid source nothing changes."""
+  rng = np.random.default_rng(0)
+  h, w, m = 4, 6, 8
+  mu, sigma = rng.normal(size=(1, h, w, m)), rng.uniform(0.5, 2.0, size=(1, h, w, m))
+  source = np.maximum(np.arange(h * w) - rng.integers(1, 4, size=h * w), 0)
+  residual = np.zeros((h * w, m))
+  residual[0] = 3 * rng.normal(size=m)
+  for p in range(1, h * w):
+    residual[p] = residual[source[p]] + 0.05 * rng.normal(size=m)
+  y_hat = mu + sigma * residual.reshape(1, h, w, m)
+  plain = float(jnp.sum(diagnostics._bits_per_position(y_hat, mu, sigma)))  # pylint: disable=protected-access
+  valid = np.arange(h * w) > 0
+  correlation, corrected = diagnostics._residual_correction(y_hat, mu, sigma, source, valid)  # pylint: disable=protected-access
+  assert float(correlation) > 0.99
+  assert float(jnp.sum(corrected)) < 0.5 * plain
+  correlation, corrected = diagnostics._residual_correction(y_hat, mu, sigma, source, valid & False)  # pylint: disable=protected-access
+  assert float(correlation) == 0 and float(jnp.sum(corrected)) == pytest.approx(plain, rel=1e-6)
