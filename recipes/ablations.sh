@@ -18,8 +18,9 @@ declare -A VARIANT=(
   [no-confidence]="--config.model.use_confidence=False"  # the reference gated by S alone
   [channels]="--config.model.gating=channels"          # S and U as inputs instead of a product
   [gdn]="--config.model.norm=gdn"                      # GDN instead of GSDN
+  [blind]="--config.model.gating=blind"                # grm's networks and stage losses, the reference zeroed
 )
-declare -A CORE=([grm]=0 [context]=1 [no-confidence]=0 [channels]=1 [gdn]=1)  # balances the steps left
+declare -A CORE=([grm]=0 [context]=1 [no-confidence]=0 [channels]=1 [gdn]=1 [blind]=0)  # balances the steps left
 
 train() {
   for name in "${!VARIANT[@]}"; do
@@ -38,7 +39,7 @@ evaluate() {
   done
   $PY -m grm_jax.bd "$OUT"/*.json --anchor "$OUT/grm.json"
   $PY -m grm_jax.bd "$OUT"/*.json --anchor "$OUT/context.json"
-  $PY benchmarks/reference_share.py $(for name in grm no-confidence channels gdn; do
+  $PY benchmarks/reference_share.py $(for name in grm no-confidence channels gdn blind; do
       echo --model "$RUNS/models/$name"; done) $(for l in 0.0035 0.013 0.0483; do echo --lambda $l; done) --data "$KODAK"
 }
 

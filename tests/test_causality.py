@@ -39,6 +39,7 @@ def _parameter_fn(family, **model_overrides):
 
 
 @pytest.mark.parametrize('family,overrides', [('context', {}), ('grm', {}), ('grm', {'gating': 'channels'}),
+                                              ('grm', {'gating': 'blind'}),
                                               ('grm', {'order': 'raster'}), ('grm', {'order': 'wavefront'})])
 def test_prediction_never_depends_on_current_or_later_positions(family, overrides):
   predict, m, order = _parameter_fn(family, **overrides)
@@ -85,3 +86,22 @@ def test_wavefront_steps_cover_every_position_once():
     for r1, c1 in zip(rows, cols):
       for r2, c2 in zip(rows, cols):
         assert (r1, c1) == (r2, c2) or abs(r1 - r2) >= 1 and abs(c1 - c2) >= 3
+
+
+
+@pytest.mark.parametrize('gating,sees_reference', [('product', True), ('channels', True), ('blind', False)])
+def test_only_the_blind_control_ignores_its_reference(gating, sees_reference):
+  """(3, 4) takes (1, 1) as its reference (a planted match, S = 1), which lies outside its 5x5 local context.
+  Changing (1, 1)'s value changes (3, 4)'s prediction through the reference alone: with the paper's gatings it
+  must, with 'blind' (grm's networks, the reference's information zeroed) it must not."""
+  predict, m, _ = _parameter_fn('grm', order='raster', gating=gating)
+  y_hat = np.array(jnp.round(3.0 * jax.random.normal(jax.random.PRNGKey(7), (1, H, W, m))))
+  y_hat[0, 2, 3:6] = y_hat[0, 0, 0:3]
+  y_hat[0, 3, 3] = y_hat[0, 1, 0]
+  hyper = jnp.zeros((1, H, W, 2 * m))
+  base = predict(jnp.asarray(y_hat), hyper)
+  y_hat[0, 1, 1] += 9.0
+  changed = predict(jnp.asarray(y_hat), hyper)
+  assert int(base['reference_index'][0, 3, 4]) == int(changed['reference_index'][0, 3, 4]) == 1 * W + 1
+  for name in ('mu', 'stage1_mu'):
+    assert (not np.array_equal(base[name][0, 3, 4], changed[name][0, 3, 4])) == sees_reference, name

@@ -23,7 +23,7 @@ from grm_jax.entropy_models.gaussian import bounded_scale, gaussian_likelihood
 from grm_jax.layers import MaskedConv, ParameterNet, gather_patches
 
 SCORE_FLOOR = 1e-8  # S and U are clamped to [1e-8, 1], as in the authors' code
-GATINGS = ('product', 'channels')
+GATINGS = ('product', 'channels', 'blind')
 
 
 def split_gaussian(params):
@@ -91,7 +91,11 @@ class AutoregressiveEntropyParameters(nn.Module):
     self.final_params = ParameterNet((self.hidden, self.hidden, 2 * m))
 
   def _gate(self, feature, similarity, confidence):
-    """Shapes the reference feature by how alike (S) and how trustworthy (U) the reference is."""
+    """Shapes the reference feature by how alike (S) and how trustworthy (U) the reference is. 'blind' zeroes it:
+    grm's networks and stage losses without the reference's information, the control that tells what the
+    reference itself is worth from what the extra networks are."""
+    if self.gating == 'blind':
+      return jnp.zeros_like(feature)
     if self.gating == 'channels':
       return jnp.concatenate([feature, similarity[..., None], confidence[..., None]], axis=-1)
     return feature * (similarity * confidence)[..., None]

@@ -138,6 +138,8 @@ def _best_reference(similarities, candidates):
 
 
 def _gate(spec, feature, similarity, confidence):
+  if spec.gating == 'blind':
+    return jnp.zeros_like(feature)
   if spec.gating == 'channels':
     scores = [jnp.minimum(similarity >> (SIMILARITY_BITS - 11), ACTIVATION_LIMIT - 1),
               jnp.minimum(confidence >> (CONFIDENCE_BITS - 11), ACTIVATION_LIMIT - 1)]
