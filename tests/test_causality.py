@@ -98,10 +98,13 @@ def test_only_the_blind_control_ignores_its_reference(gating, sees_reference):
   y_hat = np.array(jnp.round(3.0 * jax.random.normal(jax.random.PRNGKey(7), (1, H, W, m))))
   y_hat[0, 2, 3:6] = y_hat[0, 0, 0:3]
   y_hat[0, 3, 3] = y_hat[0, 1, 0]
-  hyper = jnp.zeros((1, H, W, 2 * m))
+  hyper = jax.random.normal(jax.random.PRNGKey(8), (1, H, W, 2 * m))
   base = predict(jnp.asarray(y_hat), hyper)
   y_hat[0, 1, 1] += 9.0
   changed = predict(jnp.asarray(y_hat), hyper)
   assert int(base['reference_index'][0, 3, 4]) == int(changed['reference_index'][0, 3, 4]) == 1 * W + 1
-  for name in ('mu', 'stage1_mu'):
-    assert (not np.array_equal(base[name][0, 3, 4], changed[name][0, 3, 4])) == sees_reference, name
+  # Untrained networks can sit on a flat spot for one output (the scales at their floor), so any of the reference
+  # stage's and the final stage's outputs may show the change; for 'blind' none may.
+  moved = [name for name in ('mu', 'sigma', 'stage1_mu', 'stage1_sigma')
+           if not np.array_equal(base[name][0, 3, 4], changed[name][0, 3, 4])]
+  assert bool(moved) == sees_reference, moved
