@@ -88,7 +88,6 @@ def test_wavefront_steps_cover_every_position_once():
         assert (r1, c1) == (r2, c2) or abs(r1 - r2) >= 1 and abs(c1 - c2) >= 3
 
 
-
 @pytest.mark.parametrize('gating,sees_reference', [('product', True), ('channels', True), ('blind', False)])
 def test_only_the_blind_control_ignores_its_reference(gating, sees_reference):
   """(3, 4) takes (1, 1) as its reference (a planted match, S = 1), which lies outside its 5x5 local context.

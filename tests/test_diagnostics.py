@@ -124,5 +124,5 @@ def test_residual_correction_finds_a_residual_that_repeats():
   correlation, corrected = diagnostics._residual_correction(y_hat, mu, sigma, source, valid)  # pylint: disable=protected-access
   assert float(correlation) > 0.99
   assert float(jnp.sum(corrected)) < 0.5 * plain
-  correlation, corrected = diagnostics._residual_correction(y_hat, mu, sigma, source, valid & False)  # pylint: disable=protected-access
+  correlation, corrected = diagnostics._residual_correction(y_hat, mu, sigma, source, np.zeros_like(valid))  # pylint: disable=protected-access
   assert float(correlation) == 0 and float(jnp.sum(corrected)) == pytest.approx(plain, rel=1e-6)
