@@ -1,37 +1,93 @@
-"""tensorflow-compression's range coder, behind a small numpy interface. Imports TensorFlow on first use.
+"""tensorflow-compression's range coder, bit for bit, in numba: no TensorFlow.
+
+The bitstream is that of tensorflow-compression's `range_coder.cc` (G. N. N. Martin's range coder: 32-bit state,
+16-bit renormalisation, carries held back in a delay counter) driven as its `entropy_encode_index` /
+`entropy_decode_index` ops drive it, overflow escape included. `tests/test_range_coder_tfc.py` proves byte
+equality against the op, both ways, on real files. `grm_jax/codec/tfc_reference.py` wraps the op itself.
 
 A coding table ("lookup") is an int32 matrix with one row per distribution: the row starts with -precision (the
 minus sign enables the overflow escape, so values outside a table's range are still coded, with an Elias gamma
 code), followed by the quantised CDF, padded with 2^precision. A value v of distribution i is coded as the symbol
 v - offsets[i].
-"""
-import os
 
+Why numba: the coder is a loop over symbols with data-dependent branches and output, which XLA runs poorly and
+Python runs ~100x too slowly; numba compiles it to machine code from wheels on x86-64 and aarch64, no compiler
+needed, and caches the compiled code beside the module.
+"""
+import math
+
+import numba
 import numpy as np
 
 from grm_jax.errors import GrmError
 
 PRECISION = 16
+_M32 = 0xFFFFFFFF
+# Values of an escaped symbol beyond this magnitude are refused: tensorflow-compression's Elias gamma loop shifts
+# an int32 by up to the value's bit length, which is undefined past 2^30, and no latent of a working model is near.
+MAX_ESCAPE = 1 << 30
+# Failure codes of the compiled functions (0 = success).
+_BAD_TABLE, _BAD_INDEX, _BAD_VALUE, _DAMAGED = 1, 2, 3, 4
 
 
-def _ops():
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  try:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    import tensorflow_compression_ops as tfc  # pylint: disable=import-outside-toplevel
-  except ImportError as error:
-    raise GrmError(f"the range coder needs TensorFlow and tensorflow-compression-ops ({error}); install them with "
-                   "`pip install -r requirements.txt`") from None
-  return tf, tfc
+# ---- tables
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_rows(lookup):
+  """Each row's precision (negative: overflow escape on) and CDF length, checked as the op's ScanCDF does:
+  |precision| in [1, 16], the CDF starts at 0, never decreases, reaches 2^precision and stays there.
+  Returns (meta [rows, 2], 0) or (meta, row + 1) for the first bad row."""
+  rows, width = lookup.shape
+  meta = np.zeros((rows, 2), np.int64)
+  for r in range(rows):
+    precision = lookup[r, 0]
+    magnitude = -precision if precision < 0 else precision
+    if width < 3 or magnitude < 1 or magnitude > 16 or lookup[r, 1] != 0:
+      return meta, r + 1
+    top = 1 << magnitude
+    end = -1
+    for j in range(2, width):
+      if lookup[r, j] < lookup[r, j - 1]:
+        return meta, r + 1
+      if lookup[r, j] == top:
+        end = j
+        break
+    if end < 0:
+      return meta, r + 1
+    for j in range(end + 1, width):
+      if lookup[r, j] != top:
+        return meta, r + 1
+    meta[r, 0] = precision
+    meta[r, 1] = end  # CDF entries lookup[r, 1 : end + 1]; symbols 0 .. end - 2
+  return meta, 0
+
+
+def check_lookup(lookup):
+  """(int32 lookup, row metadata) of a table the coder can use, or a GrmError naming the first bad row."""
+  lookup = np.ascontiguousarray(lookup, np.int32)
+  if lookup.ndim != 2 or lookup.shape[0] == 0:
+    raise GrmError(f"invalid coding table (shape {lookup.shape}; expected [rows, cdf])")
+  meta, bad = _scan_rows(lookup)
+  if bad:
+    raise GrmError(f"invalid coding table (row {bad - 1} is not a CDF of precision 1 to 16 from 0 to 2^precision)")
+  return lookup, meta
 
 
 def quantized_cdf(pmf, precision=PRECISION):
-  """The lookup row of a pmf over consecutive integers; the mass outside them becomes the overflow symbol."""
-  tf, tfc = _ops()
+  """The lookup row of a pmf over consecutive integers; the mass outside them becomes the overflow symbol.
+
+  Exactly tensorflow-compression's pmf_to_quantized_cdf, so that an export here writes the tables it would."""
   pmf = np.asarray(pmf, np.float64)
   overflow = max(0.0, 1.0 - float(pmf.sum()))
-  cdf = tfc.pmf_to_quantized_cdf(tf.constant(np.append(pmf, overflow), tf.float32), precision=precision).numpy()
-  return np.concatenate([[-precision], cdf]).astype(np.int32)
+  masses = np.append(pmf, overflow).astype(np.float32)
+  if masses.size < 2 or not np.all(np.isfinite(masses)) or np.any(masses < 0):
+    raise GrmError("cannot build a coding table from a pmf that is empty, negative or not finite")
+  if not 1 <= precision <= 16:
+    raise GrmError(f"coding table precision {precision} is not in [1, 16]")
+  counts = np.maximum(np.rint(masses * np.float32(1 << precision)), 1).astype(np.int64)
+  _fix_total(masses.astype(np.float64), counts, 1 << precision)
+  return np.concatenate([[-precision, 0], np.cumsum(counts)]).astype(np.int32)
 
 
 def stack_rows(rows, precision=PRECISION):
@@ -43,14 +99,411 @@ def stack_rows(rows, precision=PRECISION):
   return lookup
 
 
+# The quantised counts are brought to the exact total greedily, as PmfToCdfOp does: the count whose change costs
+# the least information (mass * log2 ratio) moves first. Its queue is ordered once by libstdc++'s std::sort, which
+# is not stable, and equal costs are common (a Gaussian's pmf is symmetric): to pick the same count among equals,
+# the sort below is libstdc++'s introsort, step for step.
+_SORT_THRESHOLD = 16
+
+
+@numba.njit(cache=True)
+def _cost(count, mass, decrease):
+  """The information lost by taking one from count (decrease), or gained by adding one; never below 1 or from 0."""
+  if decrease:
+    return np.inf if count <= 1 else mass * (math.log2(count) - math.log2(count - 1))
+  return -np.inf if count < 1 else mass * (math.log2(count + 1) - math.log2(count))
+
+
+@numba.njit(cache=True)
+def _before(key, i, j, ascending):
+  return key[i] < key[j] if ascending else key[i] > key[j]
+
+
+@numba.njit(cache=True)
+def _linear_insert(order, key, last, ascending):
+  value = order[last]
+  while (key[value] < key[order[last - 1]]) if ascending else (key[value] > key[order[last - 1]]):
+    order[last] = order[last - 1]
+    last -= 1
+  order[last] = value
+
+
+@numba.njit(cache=True)
+def _insertion_sort(order, key, first, last, ascending):
+  for i in range(first + 1, last):
+    if _before(key, order[i], order[first], ascending):
+      value = order[i]
+      order[first + 1:i + 1] = order[first:i].copy()
+      order[first] = value
+    else:
+      _linear_insert(order, key, i, ascending)
+
+
+@numba.njit(cache=True)
+def _adjust_heap(order, key, first, hole, length, value, ascending):
+  top = hole
+  child = hole
+  while child < (length - 1) // 2:
+    child = 2 * (child + 1)
+    if _before(key, order[first + child], order[first + child - 1], ascending):
+      child -= 1
+    order[first + hole] = order[first + child]
+    hole = child
+  if length & 1 == 0 and child == (length - 2) // 2:
+    child = 2 * (child + 1)
+    order[first + hole] = order[first + child - 1]
+    hole = child - 1
+  parent = (hole - 1) // 2
+  while hole > top and _before(key, order[first + parent], value, ascending):
+    order[first + hole] = order[first + parent]
+    hole = parent
+    parent = (hole - 1) // 2
+  order[first + hole] = value
+
+
+@numba.njit(cache=True)
+def _heap_sort(order, key, first, last, ascending):
+  length = last - first
+  if length >= 2:
+    parent = (length - 2) // 2
+    while True:
+      _adjust_heap(order, key, first, parent, length, order[first + parent], ascending)
+      if parent == 0:
+        break
+      parent -= 1
+  while last - first > 1:
+    last -= 1
+    value = order[last]
+    order[last] = order[first]
+    _adjust_heap(order, key, first, 0, last - first, value, ascending)
+
+
+@numba.njit(cache=True)
+def _introsort(order, key, n, depth, ascending):
+  """libstdc++'s __introsort_loop, its recursion on the right part as an explicit stack (numba's cache does not
+  hold recursive functions). The parts are disjoint, so the order they are sorted in changes nothing."""
+  stack = [(0, n, depth)]
+  while len(stack):
+    first, last, depth = stack.pop()
+    while last - first > _SORT_THRESHOLD:
+      if depth == 0:
+        _heap_sort(order, key, first, last, ascending)
+        break
+      depth -= 1
+      a, b, c = first + 1, first + (last - first) // 2, last - 1  # median of three to the front
+      if _before(key, order[a], order[b], ascending):
+        if _before(key, order[b], order[c], ascending):
+          pick = b
+        elif _before(key, order[a], order[c], ascending):
+          pick = c
+        else:
+          pick = a
+      elif _before(key, order[a], order[c], ascending):
+        pick = a
+      elif _before(key, order[b], order[c], ascending):
+        pick = c
+      else:
+        pick = b
+      order[first], order[pick] = order[pick], order[first]
+      lo, hi = first + 1, last  # unguarded partition around order[first]
+      while True:
+        while _before(key, order[lo], order[first], ascending):
+          lo += 1
+        hi -= 1
+        while _before(key, order[first], order[hi], ascending):
+          hi -= 1
+        if not lo < hi:
+          break
+        order[lo], order[hi] = order[hi], order[lo]
+        lo += 1
+      stack.append((lo, last, depth))
+      last = lo
+
+
+@numba.njit(cache=True)
+def _std_sort(order, key, ascending):
+  n = order.shape[0]
+  if n == 0:
+    return
+  depth = 0
+  while (1 << (depth + 1)) <= n:
+    depth += 1
+  _introsort(order, key, n, 2 * depth, ascending)
+  if n > _SORT_THRESHOLD:
+    _insertion_sort(order, key, 0, _SORT_THRESHOLD, ascending)
+    for i in range(_SORT_THRESHOLD, n):
+      _linear_insert(order, key, i, ascending)
+  else:
+    _insertion_sort(order, key, 0, n, ascending)
+
+
+@numba.njit(cache=True)
+def _fix_total(masses, counts, total):
+  """Moves counts one at a time until they sum to total (PmfToCdfOp::PerShard)."""
+  excess = counts.sum() - total
+  if excess == 0:
+    return
+  decrease = excess > 0
+  n = counts.shape[0]
+  key = np.empty(n)
+  for i in range(n):
+    key[i] = _cost(counts[i], masses[i], decrease)
+  order = np.arange(n)
+  _std_sort(order, key, decrease)  # penalties ascending, gains descending
+  for _ in range(abs(excess)):
+    head = order[0]
+    counts[head] += -1 if decrease else 1
+    key[head] = _cost(counts[head], masses[head], decrease)
+    stop = 1  # the first later item that head must stay before; head moves just before it
+    while stop < n and not _before(key, head, order[stop], decrease):
+      stop += 1
+    order[:stop - 1] = order[1:stop].copy()
+    order[stop - 1] = head
+
+
+# ---- the range encoder (RangeEncoder::Encode / Finalize)
+
+
+@numba.njit(cache=True, nogil=True)
+def _put(out, n, byte):
+  if n == out.shape[0]:
+    grown = np.empty(2 * out.shape[0], np.uint8)
+    grown[:n] = out[:n]
+    out = grown
+  out[n] = byte & 0xFF
+  return out, n + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_interval(state, out, n, lower, upper, precision):
+  """Narrows [base, base + size) to the symbol's interval, writes what has converged. state: base, size - 1, delay."""
+  base, size_minus1, delay = state[0], state[1], state[2]
+  size = size_minus1 + 1
+  a = (size * lower) >> precision
+  b = ((size * upper) >> precision) - 1
+  base = (base + a) & _M32
+  size_minus1 = b - a
+  base_overflow = base < a
+  if ((base + size_minus1) & _M32) < base:  # state 1: base < 2^32 < base + size
+    if size_minus1 >> 16 == 0:
+      base = (base << 16) & _M32
+      size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
+      delay += 0x20000
+    state[0], state[1], state[2] = base, size_minus1, delay
+    return out, n
+  if delay != 0:  # back to state 0: the delayed carry is resolved
+    if base_overflow:
+      fill = 0
+    else:
+      delay -= 1
+      fill = 0xFF
+    out, n = _put(out, n, delay >> 8)
+    out, n = _put(out, n, delay)
+    for _ in range(delay >> 16):
+      out, n = _put(out, n, fill)
+    delay = 0
+  if size_minus1 >> 16 == 0:
+    top = base >> 16
+    base = (base << 16) & _M32
+    size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
+    if base <= ((base + size_minus1) & _M32):
+      out, n = _put(out, n, top >> 8)
+      out, n = _put(out, n, top)
+    else:
+      delay = top + 1
+  state[0], state[1], state[2] = base, size_minus1, delay
+  return out, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _finalize(state, out, n):
+  base, size_minus1, delay = state[0], state[1], state[2]
+  if delay != 0:
+    out, n = _put(out, n, delay >> 8)
+    if delay & 0xFF != 0:
+      out, n = _put(out, n, delay)
+  elif base != 0:
+    upper = (base + size_minus1) & _M32
+    mid = ((base - 1) >> 24) + 1
+    if mid <= (upper >> 24):
+      out, n = _put(out, n, mid)
+    else:
+      mid = ((base - 1) >> 16) + 1
+      out, n = _put(out, n, mid >> 8)
+      if mid & 0xFF != 0:
+        out, n = _put(out, n, mid)
+  return out, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode(lookup, meta, indexes, symbols):
+  """(bytes, status): every symbol coded with the row its index names, as the op's RangeEncoderInterface does."""
+  out = np.empty(max(64, indexes.shape[0] // 2), np.uint8)
+  n = 0
+  state = np.zeros(3, np.int64)
+  state[1] = _M32
+  rows = lookup.shape[0]
+  for k in range(indexes.shape[0]):
+    index = indexes[k]
+    value = np.int64(symbols[k])
+    if index < 0 or index >= rows:
+      return out[:n], _BAD_INDEX
+    precision = meta[index, 0]
+    last = meta[index, 1]  # the CDF is lookup[index, 1 : last + 1]
+    if precision > 0:
+      if value < 0 or value >= last - 1:
+        return out[:n], _BAD_VALUE
+      out, n = _encode_interval(state, out, n, lookup[index, value + 1], lookup[index, value + 2], precision)
+      continue
+    max_value = last - 2  # the escape symbol
+    gamma = 0
+    if value < 0:
+      gamma = -value
+      value = max_value
+    elif value >= max_value:
+      gamma = value - max_value + 1
+      value = max_value
+    if gamma >= MAX_ESCAPE:
+      return out[:n], _BAD_VALUE
+    out, n = _encode_interval(state, out, n, lookup[index, value + 1], lookup[index, value + 2], -precision)
+    if value != max_value:
+      continue
+    sign = 1 if symbols[k] < 0 else 0
+    bits = 1
+    while gamma >= (1 << bits):
+      out, n = _encode_interval(state, out, n, 0, 1, 1)
+      bits += 1
+    while bits > 0:
+      bits -= 1
+      bit = (gamma >> bits) & 1
+      out, n = _encode_interval(state, out, n, bit, bit + 1, 1)
+    out, n = _encode_interval(state, out, n, sign, sign + 1, 1)
+  out, n = _finalize(state, out, n)
+  return out[:n], 0
+
+
 def encode(lookup, offsets, indexes, values):
   """One string holding every value (any shape), each coded with the table its index names."""
-  _, tfc = _ops()
-  indexes = np.asarray(indexes, np.int32).reshape(-1)
-  symbols = np.asarray(values, np.int32).reshape(-1) - offsets[indexes]
-  encoder = tfc.create_range_encoder([], lookup)
-  encoder = tfc.entropy_encode_index(encoder, indexes, symbols)
-  return tfc.entropy_encode_finalize(encoder).numpy()
+  lookup, meta = check_lookup(lookup)
+  offsets = np.asarray(offsets, np.int64)
+  indexes = np.ascontiguousarray(np.asarray(indexes, np.int64).reshape(-1))
+  values = np.asarray(values, np.int64).reshape(-1)
+  if indexes.shape != values.shape:
+    raise GrmError(f"range coder: {indexes.size} indexes for {values.size} values")
+  if offsets.shape[0] != lookup.shape[0]:
+    raise GrmError(f"range coder: {offsets.shape[0]} offsets for a table of {lookup.shape[0]} rows")
+  if indexes.size and (indexes.min() < 0 or indexes.max() >= lookup.shape[0]):
+    raise GrmError(f"range coder: an index outside the table's {lookup.shape[0]} rows")
+  symbols = np.ascontiguousarray(values - offsets[indexes])
+  data, status = _encode(lookup, meta, indexes, symbols)
+  if status:
+    raise GrmError(f"range coder: a value its table cannot code (beyond +-{MAX_ESCAPE} of the table's range)")
+  return data.tobytes()
+
+
+# ---- the range decoder (RangeDecoder::Decode / Finalize)
+
+
+@numba.njit(cache=True, nogil=True)
+def _read16(state, data):
+  """Shifts 16 more bits of the string into value; past its end, zeros (what the encoder left implicit)."""
+  value, position = state[2], state[3]
+  for _ in range(2):
+    value = (value << 8) & _M32
+    if position < data.shape[0]:
+      value |= data[position]
+      position += 1
+  state[2], state[3] = value, position
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode_symbol(state, data, lookup, row, first, count, precision):
+  """The index into lookup[row, first : first + count] (a CDF) of the interval holding value: the smallest v >= 1
+  with ((value - base) + 1) * 2^precision <= size * cdf[v], minus 1."""
+  base, size_minus1, value = state[0], state[1], state[2]
+  size = size_minus1 + 1
+  bound = (((value - base) & _M32) + 1) << precision
+  lo, length = first + 1, count - 1
+  while length > 0:  # lower bound search (the op's BinarySearch)
+    half = length // 2
+    if bound <= size * lookup[row, lo + half]:
+      length = half
+    else:
+      lo += half + 1
+      length -= half + 1
+  if lo >= first + count:
+    return -1  # cannot happen while value is in [base, base + size); kept so that no table reads past its row
+  a = (size * lookup[row, lo - 1]) >> precision
+  b = ((size * lookup[row, lo]) >> precision) - 1
+  base = (base + a) & _M32
+  size_minus1 = b - a
+  if size_minus1 >> 16 == 0:
+    base = (base << 16) & _M32
+    size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
+    state[0], state[1] = base, size_minus1
+    _read16(state, data)
+  else:
+    state[0], state[1] = base, size_minus1
+  return lo - first - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode_bit(state, data, binary):
+  return _decode_symbol(state, data, binary, 0, 0, 3, 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(state, data, lookup, meta, indexes, out):
+  """Decodes len(indexes) symbols into out; 0, or a failure code."""
+  binary = np.array([[0, 1, 2]], np.int64)
+  rows = lookup.shape[0]
+  for k in range(indexes.shape[0]):
+    index = indexes[k]
+    if index < 0 or index >= rows:
+      return _BAD_INDEX
+    precision = meta[index, 0]
+    last = meta[index, 1]
+    if precision > 0:
+      symbol = _decode_symbol(state, data, lookup, index, 1, last, precision)
+      if symbol < 0:
+        return _DAMAGED
+      out[k] = symbol
+      continue
+    max_value = last - 2
+    symbol = _decode_symbol(state, data, lookup, index, 1, last, -precision)
+    if symbol < 0:
+      return _DAMAGED
+    if symbol != max_value:
+      out[k] = symbol
+      continue
+    bits = 0
+    while _decode_bit(state, data, binary) == 0:
+      bits += 1
+      if bits > 30:  # no valid string escapes a value this large (MAX_ESCAPE): a forged one would loop forever
+        return _DAMAGED
+    gamma = 1 << bits
+    while bits > 0:
+      bits -= 1
+      gamma |= _decode_bit(state, data, binary) << bits
+    if _decode_bit(state, data, binary):
+      out[k] = -gamma
+    else:
+      out[k] = gamma + max_value - 1
+  return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _decoder_finished(state, data):
+  """RangeDecoder::Finalize: the string was read to its end and value is what the encoder's flush chose."""
+  base, size_minus1, value, position = state[0], state[1], state[2], state[3]
+  if position != data.shape[0]:
+    return False
+  upper = (base + size_minus1) & _M32
+  if base == 0 or upper < base:
+    return value == 0
+  shift = 24 if ((base - 1) >> 24) < (upper >> 24) else 16
+  mid = ((base - 1) >> shift) + 1
+  return ((mid << shift) & _M32) == value
 
 
 # A range coder's output is at least the information content of what it coded, less a few bits of rounding, plus
@@ -80,25 +533,34 @@ class Decoder:
   """
 
   def __init__(self, data, lookup, offsets):
-    tf, tfc = _ops()
-    self._tf, self._tfc, self._offsets = tf, tfc, offsets
-    self._handle = tfc.create_range_decoder(data, lookup)
-    self._costs, self._overflow = symbol_costs(lookup)
-    self._capacity = 8 * len(data) + SLACK_BITS
+    self._lookup, self._meta = check_lookup(lookup)
+    self._offsets = np.asarray(offsets, np.int64)
+    if self._offsets.shape[0] != self._lookup.shape[0]:
+      raise GrmError(f"range coder: {self._offsets.shape[0]} offsets for a table of {self._lookup.shape[0]} rows")
+    self._data = np.frombuffer(bytes(data), np.uint8)
+    self._state = np.array([0, _M32, 0, 0], np.int64)  # base, size - 1, value, read position
+    _read16(self._state, self._data)
+    _read16(self._state, self._data)
+    self._costs, self._overflow = symbol_costs(self._lookup)
+    self._capacity = 8 * len(self._data) + SLACK_BITS
     self._spent = 0.0
 
   def decode(self, indexes):
-    indexes = np.asarray(indexes, np.int32)
-    self._handle, symbols = self._tfc.entropy_decode_index(self._handle, indexes, indexes.shape, self._tf.int32)
-    symbols = symbols.numpy()
-    overflow = self._overflow[indexes]
+    indexes = np.asarray(indexes, np.int64)
+    flat = np.ascontiguousarray(indexes.reshape(-1))
+    if flat.size and (flat.min() < 0 or flat.max() >= self._lookup.shape[0]):
+      raise GrmError(f"range coder: an index outside the table's {self._lookup.shape[0]} rows")
+    symbols = np.empty(flat.shape, np.int64)
+    if _decode(self._state, self._data, self._lookup, self._meta, flat, symbols):
+      raise GrmError("damaged .grm file (the range decoder read an escape code no encoder writes)")
+    overflow = self._overflow[flat]
     coded = np.where((symbols < 0) | (symbols >= overflow), overflow, symbols)
-    self._spent += float(np.sum(self._costs[indexes, coded]))
+    self._spent += float(np.sum(self._costs[flat, coded]))
     if self._spent > self._capacity:
       raise GrmError(f"damaged .grm file (a string of {(self._capacity - SLACK_BITS) // 8} bytes cannot hold the "
                      f"symbols it decodes to: {self._spent:.0f} bits of information so far)")
-    return symbols + self._offsets[indexes]
+    return (symbols + self._offsets[flat]).astype(np.int32).reshape(indexes.shape)
 
   def finish(self):
     """False when the decoder noticed an inconsistency (a weak check: the CRC is the real one)."""
-    return bool(self._tfc.entropy_decode_finalize(self._handle).numpy())
+    return bool(_decoder_finished(self._state, self._data))
