@@ -1,19 +1,23 @@
 # `make demo` and `make test` create (or reuse) a virtual environment in .venv and do all the set-up.
-# `make test` also tests the current-JAX stack (no TensorFlow) in .venv-current.
+# .venv is the main stack: current JAX, the codec, training, no TensorFlow. `make test` also builds .venv-tf, the
+# TensorFlow stage, for the few tests of what only TensorFlow provides (tests marked `tensorflow`).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-VENV_CURRENT ?= .venv-current
-STAMP_CURRENT := $(VENV_CURRENT)/.installed
+VENV_TF ?= .venv-tf
+STAMP_TF := $(VENV_TF)/.installed
 
-.PHONY: demo test test-pinned test-current kodak kodak-grm kodak-context clean-venv
+.PHONY: demo test test-main test-tf kodak kodak-grm kodak-context clean-venv
 
+# The package with the dependencies it declares (pyproject.toml), constrained to the pins of requirements.txt: a
+# dependency missing from pyproject.toml fails here. A venv left from other pins is rebuilt from scratch.
 $(STAMP): requirements.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip install -q -c requirements.txt -e ".[test]"
+	@! $(BIN)/python -c "import tensorflow" 2>/dev/null || (echo "TensorFlow in $(VENV)"; exit 1)
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -48,23 +52,25 @@ kodak: kodak-grm kodak-context
 	    $(REFERENCE)/compressai-bmshj2018-hyperprior_mse_cuda.json $(REFERENCE)/grm2021-figure-approx.json \
 	    --out $(RESULTS)/rd.png --max-bpp 1.2
 
-# The current stack installs the package itself with its declared dependencies (pyproject.toml), constrained to
-# the pins of requirements-current.txt: a dependency missing from pyproject.toml fails here. No TensorFlow.
-$(STAMP_CURRENT): requirements-current.txt pyproject.toml
-	@test -x $(VENV_CURRENT)/bin/python || $(PYTHON) -m venv $(VENV_CURRENT)
-	$(VENV_CURRENT)/bin/python -m pip install -q --upgrade pip
-	$(VENV_CURRENT)/bin/python -m pip install -q -c requirements-current.txt -e ".[test]"
-	@! $(VENV_CURRENT)/bin/python -c "import tensorflow" 2>/dev/null || (echo "TensorFlow in $(VENV_CURRENT)"; exit 1)
-	@touch $(STAMP_CURRENT)
+# The TensorFlow stage: tensorflow-compression's op (the reference the coder is checked against), tf.image,
+# tfds, tensorboard; TensorFlow 2.17 holds it at numpy < 2 and jax 0.5.3, the second JAX the portable path is
+# checked across.
+$(STAMP_TF): requirements-tf.txt pyproject.toml
+	rm -rf $(VENV_TF)
+	$(PYTHON) -m venv $(VENV_TF)
+	$(VENV_TF)/bin/python -m pip install -q --upgrade pip
+	$(VENV_TF)/bin/python -m pip install -q -r requirements-tf.txt
+	$(VENV_TF)/bin/python -m pip install -q --no-deps -e .
+	@touch $(STAMP_TF)
 
-test: test-pinned test-current
+test: test-main test-tf
 
-test-pinned: $(STAMP)
+# Every test; those marked `tensorflow` skip here, saying so.
+test-main: $(STAMP)
 	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests
 
-# Every test that does not need TensorFlow; the others skip with their reason (-rs lists them).
-test-current: $(STAMP_CURRENT)
-	JAX_PLATFORMS=cpu $(VENV_CURRENT)/bin/python -m pytest -q -rs tests
+test-tf: $(STAMP_TF)
+	JAX_PLATFORMS=cpu $(VENV_TF)/bin/python -m pytest -q -m tensorflow tests
 
 clean-venv:
-	rm -rf $(VENV) $(VENV_CURRENT)
+	rm -rf $(VENV) $(VENV_TF)

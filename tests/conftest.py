@@ -1,4 +1,5 @@
 """Shared fixtures: sample images. No test needs ../shared: what they use ships in samples/ and tests/data/."""
+import importlib.util
 import pathlib
 
 import numpy as np
@@ -13,3 +14,13 @@ SAMPLES = REPO / 'samples'
 def natural_image():
   """kodim23 as float32 [H, W, 3] in [0, 1]."""
   return np.asarray(Image.open(SAMPLES / 'kodim23.png').convert('RGB'), np.float32) / 255.0
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+  """Tests marked `tensorflow` run in the TensorFlow stage of `make test` (.venv-tf) and skip elsewhere."""
+  if importlib.util.find_spec('tensorflow') is not None:
+    return
+  skip = pytest.mark.skip(reason='TensorFlow stage only (make test runs it in .venv-tf: requirements-tf.txt)')
+  for item in items:
+    if 'tensorflow' in item.keywords:
+      item.add_marker(skip)

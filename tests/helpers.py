@@ -11,11 +11,11 @@ from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
-# The range coder (and so every .grm file, model export and coding table) needs TensorFlow; training does not.
-# The current-JAX environment of CI has no TensorFlow, and these tests skip there.
-requires_tensorflow = pytest.mark.skipif(
-    importlib.util.find_spec('tensorflow') is None or importlib.util.find_spec('tensorflow_compression_ops') is None,
-    reason='needs TensorFlow and tensorflow-compression-ops (the range coder): pip install ".[codec]"')
+# Tests of what only the TensorFlow extra provides (tensorflow-compression's op as the coder's reference, tf.image,
+# tfds, tensorboard) and of the second JAX stack that comes with it. `make test` runs them in .venv-tf; elsewhere they
+# skip (tests/conftest.py).
+tensorflow_stage = pytest.mark.tensorflow
+HAS_TENSORFLOW = importlib.util.find_spec('tensorflow') is not None
 
 
 def write_image_folder(folder, count=6, size=(80, 96), seed=0):

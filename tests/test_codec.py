@@ -13,9 +13,7 @@ from configs import tiny
 from grm_jax import cli, image_io, models
 from grm_jax.codec import model_dir
 from grm_jax.training import trainer
-from tests.helpers import export_tiny_model, requires_tensorflow, run_python, write_image_folder
-
-pytestmark = requires_tensorflow  # every test here writes or reads .grm files or model directories
+from tests.helpers import export_tiny_model, run_python, write_image_folder
 
 
 @pytest.fixture(scope='module')
@@ -284,25 +282,6 @@ def test_roundtrip_command(capsys, tmp_path, model_dirs):
   assert '41x30' in output and 'bpp' in output and 'decoder exact' in output
   assert image_io.read_image(tmp_path / 'out' / 'small.png').shape == (30, 41, 3)
   assert (tmp_path / 'out' / 'small.grm').read_bytes()[:4] == b'GRMJ'
-
-
-def test_missing_tensorflow_is_a_clear_error(monkeypatch, tmp_path, model_dirs, capsys):
-  import builtins
-  from grm_jax.codec import range_coder
-  real_import = builtins.__import__
-
-  def without_tensorflow(name, *args, **kwargs):
-    if name.startswith('tensorflow'):
-      raise ImportError(f"No module named '{name}'")
-    return real_import(name, *args, **kwargs)
-
-  monkeypatch.setattr(builtins, '__import__', without_tensorflow)
-  with pytest.raises(grm_jax.errors.GrmError, match='needs TensorFlow'):
-    range_coder._ops()  # pylint: disable=protected-access
-  write_image_folder(tmp_path, count=1, size=(20, 20))
-  assert cli.main(['compress', str(tmp_path / 'img0.png'), str(tmp_path / 'x.grm'),
-                   '--model', str(model_dirs['hyperprior'])]) == 1
-  assert 'needs TensorFlow' in capsys.readouterr().err
 
 
 def test_compress_without_reconstruction_gives_the_same_bytes(model_dirs, natural_image):

@@ -10,9 +10,7 @@ from PIL import Image
 import grm_jax
 from grm_jax import cli, diagnostics, image_io
 from grm_jax.codec import model_dir
-from tests.helpers import export_tiny_model, requires_tensorflow
-
-pytestmark = requires_tensorflow  # inspect codes the image with the real codec
+from tests.helpers import export_tiny_model
 
 
 @pytest.fixture(scope='module')

@@ -13,7 +13,7 @@ from benchmarks import rd_table
 from configs import tiny
 from grm_jax import bd, evaluation, image_io, models, plot
 from grm_jax.codec import model_dir
-from tests.helpers import requires_tensorflow, write_image_folder
+from tests.helpers import write_image_folder
 
 DATA = pathlib.Path(__file__).parent / 'data'
 
@@ -47,7 +47,6 @@ def _validate_schema(data, points):
   return results
 
 
-@requires_tensorflow
 def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, capsys):
   out = tmp_path / 'results.json'
   assert evaluate.main(['--model', tiny_models[0], '--model', tiny_models[1], '--data', str(images),
@@ -84,22 +83,11 @@ def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, c
   assert rd_table.main([str(images / 'SHA256SUMS')]) == 1
 
 
-@requires_tensorflow
 def test_estimate_mode(tiny_models, images, tmp_path):
   out = tmp_path / 'estimate.json'
   assert evaluate.main(['--model', tiny_models[1], '--data', str(images), '--out', str(out), '--estimate']) == 0
   results = _validate_schema(json.loads(out.read_text()), 1)
   assert results['bpp'] == results['bpp_estimated'] and results['decoding_time'] == [None]
-
-
-def test_psnr_and_ms_ssim_agree_with_tensorflow(natural_image):
-  tf = pytest.importorskip('tensorflow')
-  original = image_io.to_uint8(natural_image[:256, :320])
-  noisy = np.clip(original + np.random.default_rng(0).normal(0, 6, original.shape), 0, 255).astype(np.uint8)
-  assert evaluation.psnr_uint8(original, noisy) == pytest.approx(
-      float(tf.image.psnr(original, noisy, max_val=255)), rel=1e-5)
-  assert evaluation.ms_ssim_uint8(original, noisy) == pytest.approx(
-      float(tf.image.ssim_multiscale(original, noisy, max_val=255)), rel=1e-4)
 
 
 def test_bd_rate_reproduces_published_figures():
@@ -134,7 +122,6 @@ def test_plot_writes_a_png(tmp_path):
     assert image.format == 'PNG' and image.size[0] > 800
 
 
-@requires_tensorflow
 @pytest.mark.parametrize('case', ['missing folder', 'empty folder', 'non-image file', 'missing model'])
 def test_bad_input_is_a_clear_error(case, tiny_models, images, tmp_path, capsys):
   data, model = str(images), tiny_models[0]

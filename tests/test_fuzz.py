@@ -8,9 +8,7 @@ import pytest
 import grm_jax
 from grm_jax import image_io
 from grm_jax.codec import fuzzing
-from tests.helpers import export_tiny_model, requires_tensorflow
-
-pytestmark = requires_tensorflow  # the files are range-coded
+from tests.helpers import export_tiny_model
 
 MUTATIONS = 150
 SECONDS_PER_DECODE = 10.0

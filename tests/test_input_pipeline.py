@@ -4,7 +4,7 @@ import pytest
 
 from grm_jax.errors import GrmError
 from grm_jax.training import input_pipeline
-from tests.helpers import run_python, write_image_folder
+from tests.helpers import run_python, tensorflow_stage, write_image_folder
 
 
 @pytest.fixture
@@ -87,8 +87,9 @@ def test_folder_pipeline_does_not_import_tensorflow(folder):
   assert result.stdout.strip() == '[]'
 
 
+@tensorflow_stage
 def test_tfds_dataset_built_locally(tmp_path):
-  tfds = pytest.importorskip('tensorflow_datasets')
+  import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
 
   class TinyImages(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version('1.0.0')

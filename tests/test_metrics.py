@@ -1,10 +1,15 @@
-"""PSNR and MS-SSIM against tf.image, a real peer implementation."""
+"""PSNR and MS-SSIM against tf.image, a real peer implementation: its values for fixed image pairs are stored in
+tests/data/metrics_reference.json (checked against tf.image itself in the TensorFlow stage)."""
+import json
+
 import numpy as np
 import pytest
 
-from grm_jax import metrics
+from grm_jax import evaluation, image_io, metrics
+from tests.conftest import REPO
+from tests.helpers import tensorflow_stage
 
-tf = pytest.importorskip('tensorflow')
+REFERENCE = REPO / 'tests' / 'data' / 'metrics_reference.json'
 
 
 def _pairs(natural_image):
@@ -16,16 +21,51 @@ def _pairs(natural_image):
   return [(noise[:1], noise[1:]), (crop, degraded), (crop, blurred)]
 
 
-def test_ms_ssim_matches_tensorflow(natural_image):
-  for a, b in _pairs(natural_image):
-    expected = tf.image.ssim_multiscale(tf.constant(a), tf.constant(b), max_val=1.0).numpy()
-    np.testing.assert_allclose(np.asarray(metrics.ms_ssim(a, b)), expected, rtol=1e-4, atol=1e-5)
+def _uint8_pair(natural_image):
+  original = image_io.to_uint8(natural_image[:256, :320])
+  noisy = np.clip(original + np.random.default_rng(0).normal(0, 6, original.shape), 0, 255).astype(np.uint8)
+  return original, noisy
 
 
-def test_psnr_matches_tensorflow(natural_image):
-  for a, b in _pairs(natural_image):
-    expected = tf.image.psnr(tf.constant(a), tf.constant(b), max_val=1.0).numpy()
-    assert float(metrics.psnr(a, b)) == pytest.approx(float(expected[0]), rel=1e-4)
+def _tf_image_values(natural_image):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  pairs = _pairs(natural_image)
+  original, noisy = _uint8_pair(natural_image)
+  return {
+      'ms_ssim': [float(tf.image.ssim_multiscale(tf.constant(a), tf.constant(b), max_val=1.0).numpy()[0])
+                  for a, b in pairs],
+      'psnr': [float(tf.image.psnr(tf.constant(a), tf.constant(b), max_val=1.0).numpy()[0]) for a, b in pairs],
+      'uint8_psnr': float(tf.image.psnr(original, noisy, max_val=255)),
+      'uint8_ms_ssim': float(tf.image.ssim_multiscale(original, noisy, max_val=255)),
+  }
+
+
+@pytest.fixture(scope='module')
+def reference():
+  return json.loads(REFERENCE.read_text())
+
+
+def test_ms_ssim_matches_tf_image(natural_image, reference):
+  for (a, b), expected in zip(_pairs(natural_image), reference['ms_ssim']):
+    np.testing.assert_allclose(float(np.asarray(metrics.ms_ssim(a, b))[0]), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_psnr_matches_tf_image(natural_image, reference):
+  for (a, b), expected in zip(_pairs(natural_image), reference['psnr']):
+    assert float(metrics.psnr(a, b)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_uint8_metrics_of_the_evaluation_match_tf_image(natural_image, reference):
+  original, noisy = _uint8_pair(natural_image)
+  assert evaluation.psnr_uint8(original, noisy) == pytest.approx(reference['uint8_psnr'], rel=1e-5)
+  assert evaluation.ms_ssim_uint8(original, noisy) == pytest.approx(reference['uint8_ms_ssim'], rel=1e-4)
+
+
+@tensorflow_stage
+def test_the_stored_values_are_tf_images(natural_image, reference):
+  expected = _tf_image_values(natural_image)
+  for name, values in reference.items():
+    np.testing.assert_allclose(values, expected[name], rtol=1e-6, err_msg=name)
 
 
 def test_ms_ssim_refuses_small_images():

@@ -23,7 +23,7 @@ from grm_jax import image_io, zoo
 from grm_jax.codec import Codec, bitstream, model_dir, portable_export, replay
 from grm_jax.entropy_models import portable
 from grm_jax.layers import exact
-from tests.helpers import REPO, export_tiny_model, requires_tensorflow, run_python, write_image_folder
+from tests.helpers import REPO, export_tiny_model, run_python, tensorflow_stage, write_image_folder
 
 # ---- the arithmetic
 
@@ -94,7 +94,6 @@ def test_normalised_keys_have_length_near_128_and_zero_keys_stay_zero():
 # ---- export and the codec
 
 
-@requires_tensorflow
 @pytest.mark.parametrize('family', ['grm', 'context', 'mean_scale', 'hyperprior'])
 def test_portable_export_round_trips_exactly_and_says_so_in_the_file(tmp_path_factory, tmp_path, family):
   float_dir = export_tiny_model(tmp_path_factory, family)
@@ -118,7 +117,6 @@ def test_portable_export_round_trips_exactly_and_says_so_in_the_file(tmp_path_fa
   assert np.array_equal(decoded.y_hat, encoded.y_hat) and np.array_equal(decoded.image, encoded.reconstruction)
 
 
-@requires_tensorflow
 def test_grm_export_converts_a_model_directory_to_the_portable_form(tmp_path_factory, tmp_path, capsys):
   from grm_jax import cli  # pylint: disable=import-outside-toplevel
   float_dir = export_tiny_model(tmp_path_factory, 'context')
@@ -250,10 +248,11 @@ def test_portable_files_decode_identically_on_other_instruction_sets_and_one_cor
   assert summary['index_mismatches'] == 0 and summary['y_hat_identical'] == summary['images'] == 1
 
 
+@tensorflow_stage
 def test_portable_files_decode_identically_under_the_other_jax_version(records):
-  """CI builds the pinned stack (.venv) before the current one (.venv-current): the current stack's run decodes,
-  under its own JAX, the files the pinned JAX encoded."""
-  others = [REPO / venv / 'bin' / 'python' for venv in ('.venv', '.venv-current')]
+  """`make test` builds the main stack (.venv, current JAX) before the TensorFlow stage (.venv-tf, jax 0.5.3): the
+  TensorFlow stage decodes, under its JAX, the files the main stack's JAX encoded."""
+  others = [REPO / venv / 'bin' / 'python' for venv in ('.venv', '.venv-tf')]
   versions = {}
   for python in others:
     if python.exists():

@@ -5,9 +5,9 @@ import pytest
 from scipy.special import ndtr
 
 from grm_jax.codec import range_coder, tables
-from tests.helpers import requires_tensorflow
+from tests.helpers import tensorflow_stage
 
-pytestmark = requires_tensorflow
+pytestmark = tensorflow_stage
 
 
 @pytest.fixture(scope='module')

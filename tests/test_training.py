@@ -16,7 +16,7 @@ import pytest
 from configs import tiny
 from grm_jax import losses, models
 from grm_jax.training import checkpoints, optim, parallel, trainer
-from tests.helpers import REPO, requires_tensorflow, run_python, write_image_folder
+from tests.helpers import REPO, run_python, tensorflow_stage, write_image_folder
 
 
 def _eval_loss(model, params, x, config):
@@ -226,7 +226,6 @@ def test_init_from_another_run(tmp_path):
     trainer.train_and_evaluate(config, str(tmp_path / 'mismatch'))
 
 
-@requires_tensorflow
 def test_init_from_an_exported_model_directory(tmp_path):
   from grm_jax.codec import model_dir
   write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
@@ -262,9 +261,9 @@ def test_validation_pass_and_the_ms_ssim_of_logging_steps(tmp_path, capsys):
   assert len(validation) == 1 and 'ms_ssim' in validation[0]
 
 
+@tensorflow_stage
 def test_tensorboard_reads_the_event_files(tmp_path):
-  event_accumulator = pytest.importorskip('tensorboard.backend.event_processing.event_accumulator',
-                                          reason='reading the events back needs tensorboard (requirements.txt)')
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
   events = event_accumulator.EventAccumulator(str(_train_with_validation(tmp_path)))
   events.Reload()
   tags = set(events.Tags()['scalars'])

@@ -16,7 +16,7 @@ from grm_jax.codec import bitstream, model_dir, rate_control
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
 from grm_jax.training import trainer
-from tests.helpers import requires_tensorflow, run_python, write_image_folder
+from tests.helpers import run_python, write_image_folder
 
 RANGE = (0.0018, 0.0483)
 BETWEEN_ANCHORS = 0.005  # between the second and third of 6 anchors
@@ -142,7 +142,6 @@ def _photo(natural_image, size=(48, 80)):
   return image_io.to_uint8(natural_image[100:100 + size[0], 300:300 + size[1]])
 
 
-@requires_tensorflow
 @pytest.mark.parametrize('family', models.FAMILIES)
 def test_round_trips_are_exact_at_the_ends_and_between_the_anchors(family, variable_dirs, natural_image):
   codec = grm_jax.load(variable_dirs[family])
@@ -161,7 +160,6 @@ def test_round_trips_are_exact_at_the_ends_and_between_the_anchors(family, varia
     assert sizes[0] < sizes[2], sizes
 
 
-@requires_tensorflow
 def test_lambda_outside_the_range_and_on_a_fixed_rate_model_is_refused(variable_dirs, natural_image):
   image = _photo(natural_image)
   with pytest.raises(GrmError, match=r"outside this model's range 0.0018 to 0.0483"):
@@ -172,7 +170,6 @@ def test_lambda_outside_the_range_and_on_a_fixed_rate_model_is_refused(variable_
   assert fixed.decode(fixed.compress(image, lambda_=fixed.config.lambda_)).image.shape == image.shape
 
 
-@requires_tensorflow
 def test_a_version_1_file_still_decodes(variable_dirs, natural_image):
   codec = grm_jax.load(variable_dirs['fixed'])
   encoded = codec.encode(_photo(natural_image))
@@ -188,7 +185,6 @@ def test_a_version_1_file_still_decodes(variable_dirs, natural_image):
     bitstream.unpack(bytes(future))
 
 
-@requires_tensorflow
 def test_a_file_whose_lambda_is_outside_the_range_is_refused(variable_dirs, natural_image):
   codec = grm_jax.load(variable_dirs['mean_scale'])
   body = bytearray(codec.compress(_photo(natural_image), lambda_=0.01)[:-4])
@@ -205,7 +201,6 @@ def test_quality_levels_are_compressai_lambdas_interpolated_in_the_log_domain():
     rate_control.quality_to_lambda(9)
 
 
-@requires_tensorflow
 def test_rate_control_finds_the_largest_file_under_the_target(variable_dirs, natural_image):
   codec = grm_jax.load(variable_dirs['mean_scale'])
   image = _photo(natural_image, (64, 96))
@@ -219,7 +214,6 @@ def test_rate_control_finds_the_largest_file_under_the_target(variable_dirs, nat
   assert not too_small.reached and len(too_small.result.data) == low
 
 
-@requires_tensorflow
 def test_compress_command_lambda_quality_and_target_rate(capsys, tmp_path, variable_dirs, natural_image):
   source = tmp_path / 'photo.png'
   image_io.write_png(source, _photo(natural_image, (64, 96)))
@@ -244,7 +238,6 @@ def test_compress_command_lambda_quality_and_target_rate(capsys, tmp_path, varia
   assert (tmp_path / 'keep.grm').read_bytes() == b'old'
 
 
-@requires_tensorflow
 def test_evaluate_draws_a_curve_from_one_model(tmp_path, variable_dirs, natural_image):
   folder = tmp_path / 'images'
   folder.mkdir()
@@ -261,7 +254,6 @@ def test_evaluate_draws_a_curve_from_one_model(tmp_path, variable_dirs, natural_
   assert refused.returncode == 1 and 'fixed-rate' in refused.stderr and not (tmp_path / 'x.json').exists()
 
 
-@requires_tensorflow
 def test_models_listing_shows_the_range(variable_dirs):
   from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   meta = json.loads((variable_dirs['mean_scale'] / 'model.json').read_text())
