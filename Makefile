@@ -31,10 +31,10 @@ REFERENCE ?= ../shared/data/reference_rd/kodak
 LAMBDAS := 0.0018 0.0035 0.0067 0.013 0.025 0.0483
 RESULTS ?= results/kodak
 kodak-grm: $(STAMP)
-	$(BIN)/python evaluate.py --model models/grm-small $(foreach l,$(LAMBDAS),--lambda $(l)) --name "grm-small (ours)" \
+	$(BIN)/python evaluate.py --model grm-small $(foreach l,$(LAMBDAS),--lambda $(l)) --name "grm-small (ours)" \
 	    --data $(KODAK) --out $(RESULTS)/grm_small.json --codec jpeg --codec webp --codec avif --per-image
 kodak-context: $(STAMP)
-	$(BIN)/python evaluate.py --model models/context-small $(foreach l,$(LAMBDAS),--lambda $(l)) \
+	$(BIN)/python evaluate.py --model context-small $(foreach l,$(LAMBDAS),--lambda $(l)) \
 	    --name "context-small (ours, same training)" --data $(KODAK) --out $(RESULTS)/context_small.json --per-image
 kodak: kodak-grm kodak-context
 	$(BIN)/python benchmarks/rd_table.py $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \

@@ -9,11 +9,9 @@ codec's curve beside it (results.jpeg.json, ...), all measured on the same image
 """
 import argparse
 import json
-import os
 import pathlib
 import sys
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 
 def parse_args(argv):

@@ -1,14 +1,11 @@
 """The `grm` command line (also `python -m grm_jax`). Errors are one line on stderr and exit status 1."""
 import argparse
-import os
 import pathlib
 import sys
 import time
 
 from grm_jax import zoo
 from grm_jax.errors import GrmError, report_errors
-
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 
 def _read_images(paths):
@@ -144,7 +141,7 @@ def _roundtrip(args):
   codec = grm_jax.load(model)
   lambda_ = codec.check_lambda(args.lambda_)
   knob = f", lambda {lambda_:.5g} of {codec.lambda_range[0]:g}-{codec.lambda_range[1]:g}" if codec.variable_rate else ''
-  print(f"model: {os.path.relpath(model)} ({codec.family}, N={codec.config.model.channels}, "
+  print(f"model: {zoo.display_name(model)} ({codec.family}, N={codec.config.model.channels}, "
         f"M={codec.config.model.latent_channels}{knob})")
   for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
@@ -177,7 +174,7 @@ def _inspect(args):
   if args.json:
     print(json.dumps({'image': str(path), 'model': str(model), **report.summary}, indent=1))
   else:
-    print(f"{path} with {os.path.relpath(model)}")
+    print(f"{path} with {zoo.display_name(model)}")
     print(diagnostics.format_report(report.summary))
     if args.figure:
       print(f"figure: {args.figure}")

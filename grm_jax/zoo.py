@@ -1,14 +1,16 @@
-"""The models shipped in the repository's models/ folder, found by name or by the hash a .grm file names.
+"""The shipped models (grm_jax/pretrained/, package data: an installed wheel has them), found by name or by the
+hash a .grm file names.
 
 A model is a directory written by `grm export` (see codec/model_dir.py); the zoo only finds them. Anywhere a model
 is asked for, a path works, and so does the name of a shipped model (`grm-small`).
 """
 import json
+import os
 import pathlib
 
 from grm_jax.errors import GrmError
 
-MODELS = pathlib.Path(__file__).resolve().parents[1] / 'models'
+MODELS = pathlib.Path(__file__).resolve().parent / 'pretrained'
 DEFAULT = 'grm-small'
 
 
@@ -27,12 +29,20 @@ def resolve(name_or_path=None):
   raise GrmError(f"{name_or_path}: neither a model directory nor a shipped model (shipped: {shipped})")
 
 
+def display_name(path):
+  """A shipped model's name (where it is installed says nothing to the user); any other model's path."""
+  path = pathlib.Path(path)
+  if path.resolve().parent == MODELS:
+    return path.name
+  return os.path.relpath(path)
+
+
 def names():
   return [entry['name'] for entry in shipped()]
 
 
 def shipped():
-  """One dict per model in models/: its name, path and model.json."""
+  """One dict per shipped model: its name, path and model.json."""
   entries = []
   for meta_file in sorted(MODELS.glob('*/model.json')):
     try:

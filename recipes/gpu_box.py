@@ -10,7 +10,7 @@ working tree, at most 64 MiB, and returns at most 64 MiB, 16 MiB a file, 8 files
            --init-from grm-small --out $OUT/run
        python3 recipes/gpu_box.py bench --out $OUT       # steps/s: paper-size grm, grm_small, the PyTorch peer
   3. here again:
-       grm export OUT/run models/my-gpu-model --dtype float16
+       grm export OUT/run grm_jax/pretrained/my-gpu-model --dtype float16
 
 `train` installs the missing wheels from the bundle, runs train.py on the bundle's images for the given minutes (from
 scratch, or from a shipped model or model directory with --init-from; the config's schedule is kept, so a second
@@ -121,7 +121,7 @@ def train(args):
   shutil.copyfile(pathlib.Path(args.workdir) / 'provenance.json', out / 'provenance.json')
   (out / 'run.json').write_text(json.dumps({'steps': step, 'wall_seconds': round(seconds, 1)}, indent=2) + '\n')
   print(f"wrote {out}: step {step} after {seconds:.0f} s (train.py, compiles included); here: "
-        f"grm export {out} models/NAME --dtype float16")
+        f"grm export {out} grm_jax/pretrained/NAME --dtype float16")
 
 
 def bench(args):
