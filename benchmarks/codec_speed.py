@@ -23,14 +23,19 @@ import numpy as np  # noqa: E402
 import grm_jax  # noqa: E402
 from grm_jax import image_io, models  # noqa: E402
 from grm_jax.codec import model_dir, portable_export, replay  # noqa: E402
+from grm_jax.layers import exact  # noqa: E402
 from grm_jax.config_io import load_config  # noqa: E402
 from grm_jax.evaluation import timed_round_trip  # noqa: E402
+
+
+def codec_carrier(args):
+  return args.carrier or exact.default_carrier()
 
 
 def _codecs(args):
   """[(codec, name)]: the model, and with --portable its float and portable entropy paths, one after the other."""
   if args.model:
-    return [(grm_jax.load(args.model, carrier=args.carrier), f'{args.model} ({args.carrier} carrier)')]
+    return [(grm_jax.load(args.model, carrier=args.carrier), f'{args.model} ({codec_carrier(args)} carrier)')]
   config = load_config(args.config)
   if args.order:
     config.model.order = args.order
@@ -44,7 +49,7 @@ def _codecs(args):
     images = portable_export.calibration_images(args.calibration_data, count=2)
     model_dir.export(params, config, os.path.join(folder, 'portable'), calibration_images=images)
     codecs.append((grm_jax.load(os.path.join(folder, 'portable'), carrier=args.carrier),
-                   f'{name}, portable (integer) entropy path, {args.carrier} carrier'))
+                   f'{name}, portable (integer) entropy path, {codec_carrier(args)} carrier'))
   return codecs
 
 
@@ -79,7 +84,7 @@ def main():
                       help='also export the random weights in the portable form and time both entropy paths')
   parser.add_argument('--replay', action='store_true',
                       help='replace the range coder by a recording and its replay (grm_jax/codec/replay.py)')
-  parser.add_argument('--carrier', default='float32', choices=('float32', 'int8'),
+  parser.add_argument('--carrier', default=None, choices=('float32', 'int8'),
                       help="the portable path's matmuls: float32, or int8 (the same integers)")
   parser.add_argument('--calibration-data', default='../shared/data/train',
                       help='photographs for the portable export (two are used)')

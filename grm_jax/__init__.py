@@ -1,11 +1,11 @@
 """grm_jax: the Global Reference Model of learned image compression (Qian et al., ICLR 2021) in JAX/Flax."""
 
 
-def load(model=None, carrier='float32'):
+def load(model=None, carrier=None):
   """The Codec of a model directory or a shipped model's name (default: the shipped default model).
 
   codec.compress(uint8 image) -> bytes, codec.decompress(bytes) -> uint8 image. carrier: the portable entropy
-  path's matmuls in float32 or int8 (the same integers either way; int8 is faster where XLA has int8 kernels).
+  path's matmuls in 'float32' or 'int8' (the same integers either way); None picks the faster on this JAX.
   """
   from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import Codec  # pylint: disable=import-outside-toplevel

@@ -26,6 +26,7 @@ from grm_jax import image_io, models
 from grm_jax.codec import bitstream, model_dir, portable_export, range_coder
 from grm_jax.entropy_models import coding_order, gaussian_likelihood, portable
 from grm_jax.errors import GrmError
+from grm_jax.layers import exact
 
 DECODE_PIECE = 1 << 16  # symbols per range-decoder call where a whole string is decoded at once
 
@@ -69,9 +70,9 @@ def _check_image(image):
 
 class Codec:
 
-  def __init__(self, config, params, tables, meta, carrier='float32'):
-    """carrier: how the portable path's integer matmuls are carried ('float32', or 'int8' where XLA has fast int8
-    kernels); the results are the same integers either way."""
+  def __init__(self, config, params, tables, meta, carrier=None):
+    """carrier: how the portable path's integer matmuls are carried ('float32' or 'int8'; None: the faster here,
+    layers/exact.default_carrier); the results are the same integers either way."""
     self.config, self.meta, self.tables = config, meta, tables
     self.model = models.build(config, transform_dtype='float32')  # whatever precision trained it
     self.family = config.model.family
@@ -79,7 +80,7 @@ class Codec:
     self.model_hash = bytes.fromhex(meta['model_hash'])[:8]
     self.lambda_range = tuple(float(v) for v in config.model.get('lambda_range', ()) or ())
     self.params = jax.device_put(params)
-    self.portable, self.carrier = portable_export.is_portable(tables), carrier
+    self.portable, self.carrier = portable_export.is_portable(tables), carrier or exact.default_carrier()
     self.arithmetic = 1 if self.portable else 0  # the .grm header's arithmetic field
     model = self.model
 
@@ -168,7 +169,7 @@ class Codec:
     }
 
   @classmethod
-  def load(cls, path, carrier='float32'):
+  def load(cls, path, carrier=None):
     return cls(*model_dir.load(path), carrier=carrier)
 
   @property
