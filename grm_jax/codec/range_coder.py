@@ -27,7 +27,7 @@ _M32 = 0xFFFFFFFF
 # an int32 by up to the value's bit length, which is undefined past 2^30, and no latent of a working model is near.
 MAX_ESCAPE = 1 << 30
 # Failure codes of the compiled functions (0 = success).
-_BAD_TABLE, _BAD_INDEX, _BAD_VALUE, _DAMAGED = 1, 2, 3, 4
+_BAD_INDEX, _BAD_VALUE, _DAMAGED, _TOO_SHORT = 1, 2, 3, 4
 
 
 # ---- tables
@@ -262,100 +262,113 @@ def _fix_total(masses, counts, total):
 
 
 # ---- the range encoder (RangeEncoder::Encode / Finalize)
+#
+# The state (base, size - 1, delay) lives in scalars, and the per-symbol steps are inlined into the loops (numba's
+# inline='always'): as separate calls with the state in an array they ran 4x slower than the op.
+
+# Bytes one symbol can write besides the carry bytes already pending (delay >> 16): 2 for each of its <= 64
+# intervals (its own and the escape code's bits), and as many more for the carry bytes they can add.
+_MARGIN = 2 * 2 * 64 + 8
 
 
 @numba.njit(cache=True, nogil=True)
-def _put(out, n, byte):
-  if n == out.shape[0]:
-    grown = np.empty(2 * out.shape[0], np.uint8)
-    grown[:n] = out[:n]
-    out = grown
-  out[n] = byte & 0xFF
-  return out, n + 1
+def _grown(out, n, size):
+  grown = np.empty(max(2 * out.shape[0], size), np.uint8)
+  grown[:n] = out[:n]
+  return grown
 
 
-@numba.njit(cache=True, nogil=True)
-def _encode_interval(state, out, n, lower, upper, precision):
-  """Narrows [base, base + size) to the symbol's interval, writes what has converged. state: base, size - 1, delay."""
-  base, size_minus1, delay = state[0], state[1], state[2]
+@numba.njit(cache=True, nogil=True, inline='always')
+def _encode_interval(base, size_minus1, delay, out, n, lower, upper, precision):
+  """Narrows [base, base + size) to [lower, upper) / 2^precision of it and writes what has converged into out,
+  which the caller keeps large enough."""
   size = size_minus1 + 1
   a = (size * lower) >> precision
   b = ((size * upper) >> precision) - 1
   base = (base + a) & _M32
   size_minus1 = b - a
   base_overflow = base < a
-  if ((base + size_minus1) & _M32) < base:  # state 1: base < 2^32 < base + size
+  if ((base + size_minus1) & _M32) < base:  # state 1: base < 2^32 < base + size; the carry is still open
     if size_minus1 >> 16 == 0:
       base = (base << 16) & _M32
       size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
       delay += 0x20000
-    state[0], state[1], state[2] = base, size_minus1, delay
-    return out, n
+    return base, size_minus1, delay, n
   if delay != 0:  # back to state 0: the delayed carry is resolved
-    if base_overflow:
-      fill = 0
-    else:
+    fill = 0
+    if not base_overflow:
       delay -= 1
       fill = 0xFF
-    out, n = _put(out, n, delay >> 8)
-    out, n = _put(out, n, delay)
-    for _ in range(delay >> 16):
-      out, n = _put(out, n, fill)
+    count = delay >> 16
+    out[n] = (delay >> 8) & 0xFF
+    out[n + 1] = delay & 0xFF
+    out[n + 2:n + 2 + count] = fill
+    n += 2 + count
     delay = 0
   if size_minus1 >> 16 == 0:
     top = base >> 16
     base = (base << 16) & _M32
     size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
     if base <= ((base + size_minus1) & _M32):
-      out, n = _put(out, n, top >> 8)
-      out, n = _put(out, n, top)
+      out[n] = (top >> 8) & 0xFF
+      out[n + 1] = top & 0xFF
+      n += 2
     else:
       delay = top + 1
-  state[0], state[1], state[2] = base, size_minus1, delay
-  return out, n
+  return base, size_minus1, delay, n
 
 
 @numba.njit(cache=True, nogil=True)
-def _finalize(state, out, n):
-  base, size_minus1, delay = state[0], state[1], state[2]
+def _finalize(base, size_minus1, delay, out, n):
+  """The shortest tail that puts the decoder inside the final interval (trailing zeros are implicit)."""
   if delay != 0:
-    out, n = _put(out, n, delay >> 8)
+    out[n] = (delay >> 8) & 0xFF
+    n += 1
     if delay & 0xFF != 0:
-      out, n = _put(out, n, delay)
+      out[n] = delay & 0xFF
+      n += 1
   elif base != 0:
     upper = (base + size_minus1) & _M32
     mid = ((base - 1) >> 24) + 1
     if mid <= (upper >> 24):
-      out, n = _put(out, n, mid)
+      out[n] = mid & 0xFF
+      n += 1
     else:
       mid = ((base - 1) >> 16) + 1
-      out, n = _put(out, n, mid >> 8)
+      out[n] = (mid >> 8) & 0xFF
+      n += 1
       if mid & 0xFF != 0:
-        out, n = _put(out, n, mid)
-  return out, n
+        out[n] = mid & 0xFF
+        n += 1
+  return n
 
 
 @numba.njit(cache=True, nogil=True)
-def _encode(lookup, meta, indexes, symbols):
-  """(bytes, status): every symbol coded with the row its index names, as the op's RangeEncoderInterface does."""
-  out = np.empty(max(64, indexes.shape[0] // 2), np.uint8)
+def _encode(lookup, meta, offsets, indexes, values):
+  """(bytes, status): value k coded with row indexes[k] as the symbol values[k] - offsets[row], as the op's
+  RangeEncoderInterface codes it."""
+  out = np.empty(max(256, indexes.shape[0] // 2), np.uint8)
   n = 0
-  state = np.zeros(3, np.int64)
-  state[1] = _M32
+  base, size_minus1, delay = 0, _M32, 0
   rows = lookup.shape[0]
   for k in range(indexes.shape[0]):
-    index = indexes[k]
-    value = np.int64(symbols[k])
+    index = np.int64(indexes[k])
     if index < 0 or index >= rows:
       return out[:n], _BAD_INDEX
+    if n + (delay >> 16) + _MARGIN > out.shape[0]:
+      out = _grown(out, n, n + (delay >> 16) + _MARGIN)
+    value = np.int64(values[k]) - offsets[index]
     precision = meta[index, 0]
     last = meta[index, 1]  # the CDF is lookup[index, 1 : last + 1]
     if precision > 0:
       if value < 0 or value >= last - 1:
         return out[:n], _BAD_VALUE
-      out, n = _encode_interval(state, out, n, lookup[index, value + 1], lookup[index, value + 2], precision)
+      base, size_minus1, delay, n = _encode_interval(base, size_minus1, delay, out, n,
+                                                          lookup[index, value + 1], lookup[index, value + 2],
+                                                          precision)
       continue
     max_value = last - 2  # the escape symbol
+    sign = 1 if value < 0 else 0
     gamma = 0
     if value < 0:
       gamma = -value
@@ -365,37 +378,50 @@ def _encode(lookup, meta, indexes, symbols):
       value = max_value
     if gamma >= MAX_ESCAPE:
       return out[:n], _BAD_VALUE
-    out, n = _encode_interval(state, out, n, lookup[index, value + 1], lookup[index, value + 2], -precision)
+    base, size_minus1, delay, n = _encode_interval(base, size_minus1, delay, out, n, lookup[index, value + 1],
+                                                        lookup[index, value + 2], -precision)
     if value != max_value:
       continue
-    sign = 1 if symbols[k] < 0 else 0
     bits = 1
-    while gamma >= (1 << bits):
-      out, n = _encode_interval(state, out, n, 0, 1, 1)
+    while gamma >= (1 << bits):  # Elias gamma: the length in zeros, then the bits, then the sign
+      base, size_minus1, delay, n = _encode_interval(base, size_minus1, delay, out, n, 0, 1, 1)
       bits += 1
     while bits > 0:
       bits -= 1
       bit = (gamma >> bits) & 1
-      out, n = _encode_interval(state, out, n, bit, bit + 1, 1)
-    out, n = _encode_interval(state, out, n, sign, sign + 1, 1)
-  out, n = _finalize(state, out, n)
+      base, size_minus1, delay, n = _encode_interval(base, size_minus1, delay, out, n, bit, bit + 1, 1)
+    base, size_minus1, delay, n = _encode_interval(base, size_minus1, delay, out, n, sign, sign + 1, 1)
+  if n + 4 > out.shape[0]:
+    out = _grown(out, n, n + 4)
+  n = _finalize(base, size_minus1, delay, out, n)
   return out[:n], 0
+
+
+def _integers(array):
+  """A flat contiguous int32 (or int64) array, without a copy where it already is one."""
+  array = np.asarray(array)
+  if array.dtype not in (np.int32, np.int64):
+    array = array.astype(np.int64)
+  return np.ascontiguousarray(array.reshape(-1))
+
+
+def _checked_offsets(offsets, lookup):
+  offsets = np.ascontiguousarray(offsets, np.int64)
+  if offsets.shape != (lookup.shape[0],):
+    raise GrmError(f"range coder: {offsets.size} offsets for a table of {lookup.shape[0]} rows")
+  return offsets
 
 
 def encode(lookup, offsets, indexes, values):
   """One string holding every value (any shape), each coded with the table its index names."""
   lookup, meta = check_lookup(lookup)
-  offsets = np.asarray(offsets, np.int64)
-  indexes = np.ascontiguousarray(np.asarray(indexes, np.int64).reshape(-1))
-  values = np.asarray(values, np.int64).reshape(-1)
+  offsets = _checked_offsets(offsets, lookup)
+  indexes, values = _integers(indexes), _integers(values)
   if indexes.shape != values.shape:
     raise GrmError(f"range coder: {indexes.size} indexes for {values.size} values")
-  if offsets.shape[0] != lookup.shape[0]:
-    raise GrmError(f"range coder: {offsets.shape[0]} offsets for a table of {lookup.shape[0]} rows")
-  if indexes.size and (indexes.min() < 0 or indexes.max() >= lookup.shape[0]):
+  data, status = _encode(lookup, meta, offsets, indexes, values)
+  if status == _BAD_INDEX:
     raise GrmError(f"range coder: an index outside the table's {lookup.shape[0]} rows")
-  symbols = np.ascontiguousarray(values - offsets[indexes])
-  data, status = _encode(lookup, meta, indexes, symbols)
   if status:
     raise GrmError(f"range coder: a value its table cannot code (beyond +-{MAX_ESCAPE} of the table's range)")
   return data.tobytes()
@@ -404,92 +430,103 @@ def encode(lookup, offsets, indexes, values):
 # ---- the range decoder (RangeDecoder::Decode / Finalize)
 
 
-@numba.njit(cache=True, nogil=True)
-def _read16(state, data):
-  """Shifts 16 more bits of the string into value; past its end, zeros (what the encoder left implicit)."""
-  value, position = state[2], state[3]
+@numba.njit(cache=True, nogil=True, inline='always')
+def _renormalise(base, size_minus1, value, position, data):
+  """Once size is below 2^16, shifts 16 bits into base, size and value (past the string's end, zeros)."""
+  if size_minus1 >> 16 != 0:
+    return base, size_minus1, value, position
+  base = (base << 16) & _M32
+  size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
   for _ in range(2):
     value = (value << 8) & _M32
     if position < data.shape[0]:
       value |= data[position]
       position += 1
-  state[2], state[3] = value, position
+  return base, size_minus1, value, position
 
 
-@numba.njit(cache=True, nogil=True)
-def _decode_symbol(state, data, lookup, row, first, count, precision):
-  """The index into lookup[row, first : first + count] (a CDF) of the interval holding value: the smallest v >= 1
-  with ((value - base) + 1) * 2^precision <= size * cdf[v], minus 1."""
-  base, size_minus1, value = state[0], state[1], state[2]
+@numba.njit(cache=True, nogil=True, inline='always')
+def _decode_symbol(base, size_minus1, value, lookup, row, last, precision):
+  """(symbol, base, size - 1): the symbol whose interval of the CDF lookup[row, 1 : last + 1] holds value, found
+  as the op's BinarySearch finds it: the smallest v >= 1 with ((value - base) + 1) * 2^precision <= size * cdf[v].
+  The symbol is -1 only if value left [base, base + size), which no string can make happen."""
   size = size_minus1 + 1
   bound = (((value - base) & _M32) + 1) << precision
-  lo, length = first + 1, count - 1
-  while length > 0:  # lower bound search (the op's BinarySearch)
+  lo, length = 2, last - 1
+  while length > 0:
     half = length // 2
     if bound <= size * lookup[row, lo + half]:
       length = half
     else:
       lo += half + 1
       length -= half + 1
-  if lo >= first + count:
-    return -1  # cannot happen while value is in [base, base + size); kept so that no table reads past its row
+  if lo > last:
+    return -1, base, size_minus1
   a = (size * lookup[row, lo - 1]) >> precision
   b = ((size * lookup[row, lo]) >> precision) - 1
-  base = (base + a) & _M32
-  size_minus1 = b - a
-  if size_minus1 >> 16 == 0:
-    base = (base << 16) & _M32
-    size_minus1 = ((size_minus1 << 16) & _M32) | 0xFFFF
-    state[0], state[1] = base, size_minus1
-    _read16(state, data)
-  else:
-    state[0], state[1] = base, size_minus1
-  return lo - first - 1
+  return lo - 2, (base + a) & _M32, b - a
+
+
+@numba.njit(cache=True, nogil=True, inline='always')
+def _decode_bit(base, size_minus1, value):
+  """A binary symbol of probability 1/2 (the CDF [0, 1, 2] at precision 1): the escape code's bits."""
+  size = size_minus1 + 1
+  half = size >> 1
+  if (((value - base) & _M32) + 1) << 1 <= size:
+    return 0, base, half - 1
+  return 1, (base + half) & _M32, size - 1 - half
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode_bit(state, data, binary):
-  return _decode_symbol(state, data, binary, 0, 0, 3, 1)
-
-
-@numba.njit(cache=True, nogil=True)
-def _decode(state, data, lookup, meta, indexes, out):
-  """Decodes len(indexes) symbols into out; 0, or a failure code."""
-  binary = np.array([[0, 1, 2]], np.int64)
+def _decode(state, spent, capacity, data, lookup, meta, costs, overflow, offsets, indexes, out):
+  """Decodes len(indexes) values into out, adding each symbol's information content to spent[0]; 0, or a failure
+  code once the string has been asked for more than it can hold or holds an escape code no encoder writes."""
+  base, size_minus1, value, position = state[0], state[1], state[2], state[3]
   rows = lookup.shape[0]
+  status = 0
   for k in range(indexes.shape[0]):
-    index = indexes[k]
+    index = np.int64(indexes[k])
     if index < 0 or index >= rows:
-      return _BAD_INDEX
+      status = _BAD_INDEX
+      break
     precision = meta[index, 0]
     last = meta[index, 1]
-    if precision > 0:
-      symbol = _decode_symbol(state, data, lookup, index, 1, last, precision)
-      if symbol < 0:
-        return _DAMAGED
-      out[k] = symbol
-      continue
-    max_value = last - 2
-    symbol = _decode_symbol(state, data, lookup, index, 1, last, -precision)
+    symbol, base, size_minus1 = _decode_symbol(base, size_minus1, value, lookup, index, last,
+                                               precision if precision > 0 else -precision)
     if symbol < 0:
-      return _DAMAGED
-    if symbol != max_value:
-      out[k] = symbol
-      continue
-    bits = 0
-    while _decode_bit(state, data, binary) == 0:
-      bits += 1
-      if bits > 30:  # no valid string escapes a value this large (MAX_ESCAPE): a forged one would loop forever
-        return _DAMAGED
-    gamma = 1 << bits
-    while bits > 0:
-      bits -= 1
-      gamma |= _decode_bit(state, data, binary) << bits
-    if _decode_bit(state, data, binary):
-      out[k] = -gamma
-    else:
-      out[k] = gamma + max_value - 1
-  return 0
+      status = _DAMAGED
+      break
+    base, size_minus1, value, position = _renormalise(base, size_minus1, value, position, data)
+    cost_symbol = symbol if symbol < overflow[index] else overflow[index]
+    spent[0] += costs[index, cost_symbol]
+    if precision < 0 and symbol == last - 2:  # the escape: Elias gamma length, bits, sign
+      bits = 0
+      while True:
+        bit, base, size_minus1 = _decode_bit(base, size_minus1, value)
+        base, size_minus1, value, position = _renormalise(base, size_minus1, value, position, data)
+        if bit:
+          break
+        bits += 1
+        if bits > 30:  # longer than any value an encoder escapes (MAX_ESCAPE): a forged string, read for ever
+          status = _DAMAGED
+          break
+      if status:
+        break
+      gamma = 1 << bits
+      while bits > 0:
+        bits -= 1
+        bit, base, size_minus1 = _decode_bit(base, size_minus1, value)
+        base, size_minus1, value, position = _renormalise(base, size_minus1, value, position, data)
+        gamma |= bit << bits
+      sign, base, size_minus1 = _decode_bit(base, size_minus1, value)
+      base, size_minus1, value, position = _renormalise(base, size_minus1, value, position, data)
+      symbol = -gamma if sign else gamma + last - 3
+    out[k] = symbol + offsets[index]
+    if spent[0] > capacity:
+      status = _TOO_SHORT
+      break
+  state[0], state[1], state[2], state[3] = base, size_minus1, value, position
+  return status
 
 
 @numba.njit(cache=True, nogil=True)
@@ -515,7 +552,7 @@ def symbol_costs(lookup):
   """(bits [rows, symbols], overflow symbol per row): the information content of each symbol under each table,
   and the symbol that stands for values outside the table (costed as that symbol alone: a lower bound)."""
   lookup = np.asarray(lookup, np.int64)
-  precision = -lookup[:, :1]
+  precision = np.abs(lookup[:, :1])
   cdf = lookup[:, 1:]
   counts = np.diff(cdf, axis=1)
   with np.errstate(divide='ignore'):
@@ -528,38 +565,38 @@ class Decoder:
   """Decodes a string in pieces, in the order it was encoded.
 
   A decoder fed a string too short for what it is asked to decode (a forged header claiming a large image, say)
-  would go on producing symbols from nothing. So every piece's information content is added up, and once it
+  would go on producing symbols from nothing. So every symbol's information content is added up, and once it
   exceeds what the string can hold the file is refused: the work done stays proportional to the file.
   """
 
   def __init__(self, data, lookup, offsets):
     self._lookup, self._meta = check_lookup(lookup)
-    self._offsets = np.asarray(offsets, np.int64)
-    if self._offsets.shape[0] != self._lookup.shape[0]:
-      raise GrmError(f"range coder: {self._offsets.shape[0]} offsets for a table of {self._lookup.shape[0]} rows")
+    self._offsets = _checked_offsets(offsets, self._lookup)
     self._data = np.frombuffer(bytes(data), np.uint8)
     self._state = np.array([0, _M32, 0, 0], np.int64)  # base, size - 1, value, read position
-    _read16(self._state, self._data)
-    _read16(self._state, self._data)
-    self._costs, self._overflow = symbol_costs(self._lookup)
-    self._capacity = 8 * len(self._data) + SLACK_BITS
-    self._spent = 0.0
+    for _ in range(2):  # the first 32 bits of value
+      self._state[2] = ((self._state[2] << 16) & _M32) | int.from_bytes(
+          self._data[self._state[3]:self._state[3] + 2].tobytes().ljust(2, b'\0'), 'big')
+      self._state[3] = min(self._state[3] + 2, len(self._data))
+    costs, self._overflow = symbol_costs(self._lookup)
+    self._costs = np.ascontiguousarray(costs)
+    self._capacity = float(8 * len(self._data) + SLACK_BITS)
+    self._spent = np.zeros(1)
 
   def decode(self, indexes):
-    indexes = np.asarray(indexes, np.int64)
-    flat = np.ascontiguousarray(indexes.reshape(-1))
-    if flat.size and (flat.min() < 0 or flat.max() >= self._lookup.shape[0]):
+    shape = np.shape(indexes)
+    flat = _integers(indexes)
+    values = np.empty(flat.shape, np.int32)
+    status = _decode(self._state, self._spent, self._capacity, self._data, self._lookup, self._meta, self._costs,
+                     self._overflow, self._offsets, flat, values)
+    if status == _BAD_INDEX:
       raise GrmError(f"range coder: an index outside the table's {self._lookup.shape[0]} rows")
-    symbols = np.empty(flat.shape, np.int64)
-    if _decode(self._state, self._data, self._lookup, self._meta, flat, symbols):
+    if status == _TOO_SHORT:
+      raise GrmError(f"damaged .grm file (a string of {len(self._data)} bytes cannot hold the symbols it decodes "
+                     f"to: {self._spent[0]:.0f} bits of information so far)")
+    if status:
       raise GrmError("damaged .grm file (the range decoder read an escape code no encoder writes)")
-    overflow = self._overflow[flat]
-    coded = np.where((symbols < 0) | (symbols >= overflow), overflow, symbols)
-    self._spent += float(np.sum(self._costs[flat, coded]))
-    if self._spent > self._capacity:
-      raise GrmError(f"damaged .grm file (a string of {(self._capacity - SLACK_BITS) // 8} bytes cannot hold the "
-                     f"symbols it decodes to: {self._spent:.0f} bits of information so far)")
-    return (symbols + self._offsets[flat]).astype(np.int32).reshape(indexes.shape)
+    return values.reshape(shape)
 
   def finish(self):
     """False when the decoder noticed an inconsistency (a weak check: the CRC is the real one)."""
