@@ -45,3 +45,17 @@ def test_mutations_are_reproducible_and_re_signed(tmp_path_factory, natural_imag
   assert re_signed
   for data in re_signed:  # these reach the decoder: the CRC is right
     bitstream.unpack(data)
+
+
+def test_a_forged_escape_code_in_a_real_file_is_refused(tmp_path_factory, natural_image):
+  """z's string replaced by two bytes that put the range decoder at the bottom of the escape interval of z's first
+  table: a naive decoder then reads zero bits for ever, past the string's end, for the escaped value's length."""
+  from grm_jax.errors import GrmError  # pylint: disable=import-outside-toplevel
+  codec = grm_jax.load(export_tiny_model(tmp_path_factory, 'mean_scale'))
+  fixed, strings = fuzzing._parts(codec.compress(image_io.to_uint8(natural_image[:64, :64])))  # pylint: disable=protected-access
+  row = codec.tables['factorized_lookup'][0]
+  escape_lower = int(row[np.argmax(row == 1 << 16) - 1])
+  strings[0] = bytes([escape_lower >> 8, escape_lower & 0xFF])
+  forged = fuzzing._assemble(fixed, strings)  # pylint: disable=protected-access
+  with pytest.raises(GrmError, match='escape code no encoder writes'):
+    codec.decode(forged)
