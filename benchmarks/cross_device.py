@@ -1,8 +1,8 @@
-"""Does a .grm file made on one machine decode on another? Measured without the range coder, so that it runs where
-TensorFlow is not installed (a GPU box).
+"""Does a .grm file made on one machine decode on another?
 
   python benchmarks/cross_device.py record --data ../shared/data/kodak --out cpu.npz     # on machine A
   python benchmarks/cross_device.py check cpu.npz --data ../shared/data/kodak            # on machine B
+  python benchmarks/cross_device.py check cpu.npz --real-files                            # the files themselves
 
 `record` encodes each image and keeps what the range coder was given (grm_jax/codec/replay.py): the scale-table
 index and the value of every coded symbol, in coding order, with digests of the encoder's y_hat and
@@ -12,6 +12,8 @@ whose scale-table index differs from the encoder's. With the real range decoder 
 from the wrong table, and what follows is garbage; the stand-in lets the decode go on, so the count says how far
 the two machines disagree. It also says whether y_hat and the reconstruction are bit-identical, their PSNR against
 the original, and the decode time (a second pass, after the compiles; range coding takes no time here).
+`--real-files` decodes the recorded files with the real range decoder instead: the check a user's file meets
+(a wrong table shows as a y_hat that differs, or a refusal), and the decode time with range coding.
 """
 import argparse
 import hashlib
@@ -28,6 +30,7 @@ import numpy as np  # noqa: E402
 import grm_jax  # noqa: E402
 from grm_jax import image_io, zoo  # noqa: E402
 from grm_jax.codec import replay  # noqa: E402
+from grm_jax.errors import GrmError  # noqa: E402
 from grm_jax.evaluation import psnr_uint8  # noqa: E402
 
 
@@ -50,7 +53,8 @@ def record(args):
     image = image_io.read_image(path)
     with replay.recording() as streams:
       encoded = codec.encode(image)
-    out[f'{i}/file'] = np.frombuffer(encoded.data, np.uint8)
+    out[f'{i}/file'] = np.frombuffer(encoded.data, np.uint8)  # its strings are the recording's tokens
+    out[f'{i}/real_file'] = np.frombuffer(codec.compress(image), np.uint8)  # the same encode, range-coded
     for token in streams:
       indexes, values = streams[token]
       out[f'{i}/{token.decode()}/indexes'] = indexes.astype(np.int16)
@@ -63,25 +67,47 @@ def record(args):
   print(f"wrote {args.out}: {len(paths)} images encoded on {_device()}")
 
 
-def _decode_all(codec, records, count, images):
+def _decode_real_file(codec, data):
+  """(decoded or None if refused, seconds, row fields): the file through the real range decoder."""
+  start = time.perf_counter()
+  try:
+    decoded = codec.decode(data)
+  except GrmError as error:
+    return None, time.perf_counter() - start, {'refused': str(error)}
+  return decoded, time.perf_counter() - start, {}
+
+
+def _decode_replayed(codec, records, i):
+  data = records[f'{i}/file'].tobytes()
+  names = {key.split('/')[1] for key in records if key.startswith(f'{i}/stream')}
+  streams = {s.encode(): (records[f'{i}/{s}/indexes'], records[f'{i}/{s}/values']) for s in names}
+  with replay.replaying(streams) as asked:
+    start = time.perf_counter()
+    decoded = codec.decode(data)
+    seconds = time.perf_counter() - start
+  mismatched, symbols, first = replay.index_mismatches(streams, asked)
+  return decoded, seconds, {'symbols': symbols, 'index_mismatches': mismatched, 'first_mismatch_at': first}
+
+
+def _decode_all(codec, records, count, images, real_files):
   rows, seconds = [], []
   for i in range(count):
-    data = records[f'{i}/file'].tobytes()
-    names = {key.split('/')[1] for key in records if key.startswith(f'{i}/stream')}
-    streams = {s.encode(): (records[f'{i}/{s}/indexes'], records[f'{i}/{s}/values']) for s in names}
-    with replay.replaying(streams) as asked:
-      start = time.perf_counter()
-      decoded = codec.decode(data)
-      seconds.append(time.perf_counter() - start)
-    mismatched, symbols, first = replay.index_mismatches(streams, asked)
-    row = {'image': str(records['names'][i]), 'symbols': symbols, 'index_mismatches': mismatched,
-           'first_mismatch_at': first,
+    if real_files:
+      decoded, elapsed, fields = _decode_real_file(codec, records[f'{i}/real_file'].tobytes())
+    else:
+      decoded, elapsed, fields = _decode_replayed(codec, records, i)
+    seconds.append(elapsed)
+    row = {'image': str(records['names'][i]), **fields}
+    rows.append(row)
+    if decoded is None:
+      row.update(y_hat_identical=False, reconstruction_identical=False)
+      continue
+    row.update({
            'y_hat_identical': _digest(decoded.y_hat) == str(records[f'{i}/y_hat']),
            'reconstruction_identical': _digest(decoded.image) == str(records[f'{i}/reconstruction']),
-           'encoder_psnr': float(records[f'{i}/psnr'])}
+           'encoder_psnr': float(records[f'{i}/psnr'])})
     if images is not None:
       row['decoder_psnr'] = psnr_uint8(images[i], decoded.image)
-    rows.append(row)
   return rows, seconds
 
 
@@ -92,16 +118,21 @@ def check(args):
   names = [str(n) for n in records['names']]
   codec = grm_jax.load(str(records['model']))
   images = ([image_io.read_image(os.path.join(args.data, name)) for name in names] if args.data else None)
-  _decode_all(codec, records, len(names), images)  # compiles (one per image shape)
-  rows, seconds = _decode_all(codec, records, len(names), images)
+  _decode_all(codec, records, len(names), images, args.real_files)  # compiles (one per image shape)
+  rows, seconds = _decode_all(codec, records, len(names), images, args.real_files)
   summary = {
       'encoded_on': str(records['device']), 'decoded_on': _device(), 'precision': args.precision or 'default',
-      'images': len(rows), 'images_with_index_mismatches': sum(r['index_mismatches'] > 0 for r in rows),
-      'index_mismatches': sum(r['index_mismatches'] for r in rows), 'symbols': sum(r['symbols'] for r in rows),
+      'range_decoder': 'real' if args.real_files else 'replayed', 'images': len(rows)}
+  if args.real_files:
+    summary['refused'] = sum('refused' in r for r in rows)
+  else:
+    summary.update(images_with_index_mismatches=sum(r['index_mismatches'] > 0 for r in rows),
+                   index_mismatches=sum(r['index_mismatches'] for r in rows), symbols=sum(r['symbols'] for r in rows))
+  summary.update({
       'y_hat_identical': sum(r['y_hat_identical'] for r in rows),
       'reconstruction_identical': sum(r['reconstruction_identical'] for r in rows),
-      'median_decode_seconds': float(np.median(seconds)), 'rows': rows}
-  if images is not None:
+      'median_decode_seconds': float(np.median(seconds)), 'rows': rows})
+  if images is not None and all('decoder_psnr' in r for r in rows):
     summary['max_psnr_difference_db'] = max(abs(r['decoder_psnr'] - r['encoder_psnr']) for r in rows)
   text = json.dumps(summary, indent=1)
   if args.out:
@@ -126,6 +157,8 @@ def main():
   checking.add_argument('--data', help='the original images, for the PSNR of the decoded ones')
   checking.add_argument('--precision', choices=('highest', 'high', 'default', 'bfloat16', 'tensorfloat32'),
                         help="jax_default_matmul_precision for this decode")
+  checking.add_argument('--real-files', action='store_true',
+                        help='decode the files with the real range decoder (not the recorded values)')
   checking.add_argument('--out', help='a JSON file for the per-image rows')
   checking.set_defaults(run=check)
   args = parser.parse_args()

@@ -31,8 +31,9 @@ sys.path.insert(0, str(REPO))
 
 BUNDLE = REPO / 'gpu_bundle'
 # What the box lacks (its image has jax, flax, optax, orbax-checkpoint, pillow, absl-py, PyYAML, tqdm, scipy and
-# PyTorch): ml-collections for the configs, and CompressAI with the two small packages it needs for the peer.
-WHEELS = ('ml-collections==1.1.0', 'compressai==1.2.8', 'pytorch-msssim==1.0.0')
+# PyTorch): ml-collections for the configs, numba for the range coder, and CompressAI with the two small packages
+# it needs for the peer.
+WHEELS = ('ml-collections==1.1.0', 'numba==0.68.1', 'llvmlite==0.50.0', 'compressai==1.2.8', 'pytorch-msssim==1.0.0')
 PLATFORMS = ('manylinux_2_34_x86_64', 'manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64')
 TREE_LIMIT = 64 * 2**20
 

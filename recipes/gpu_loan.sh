@@ -11,8 +11,10 @@
 #    ablations (README) put grm 3.1% below context, against 0.7% for the shipped pair, whose pretraining was on
 #    128x128 crops); the float32
 #    parameters come back as OUT/grm.tar and OUT/context.tar (a bundle each: `grm export`, or init_from).
-# 2. With CHECKS=1 (the default), cross-device decoding (issue 16): the CPU's records decoded on the GPU (default
-#    and highest matmul precision), and the Kodak images encoded on the GPU (OUT/gpu.npz), to decode here. Since
+# 2. With CHECKS=1 (the default), cross-device decoding: the CPU's real .grm files decoded on the GPU (the
+#    `median_decode_seconds` of check_gpu_real.json is the GPU's decode time with range coding, goal 0.1 s per
+#    Kodak image), the same with recorded symbols (how many come from a wrong table), and the Kodak images encoded
+#    on the GPU (OUT/gpu.npz), to decode here with --real-files. Since
 #    2026-11-27 the default model is portable (integer entropy path): record .xdev/cpu.npz again with it; every
 #    check should then report 0 index mismatches, and `median_decode_seconds` is the GPU decode time (goal < 0.1 s).
 #
@@ -40,7 +42,9 @@ tail -n 4 "$OUT"/train_*.log
 for family in grm context; do tar -C /tmp -cf "$OUT/$family.tar" $family; done
 [ "${CHECKS:-1}" = 1 ] || exit 0
 export PYTHONPATH=/tmp/grm_site  # ml-collections, installed by gpu_box.py from the bundle
-timeout 120 python3 benchmarks/cross_device.py check .xdev/cpu.npz --data .xdev/kodak --out "$OUT/check_gpu.json"
-timeout 75 python3 benchmarks/cross_device.py check .xdev/cpu.npz --data .xdev/kodak --precision highest \
-    --out "$OUT/check_gpu_highest.json"
-timeout 75 python3 benchmarks/cross_device.py record --data .xdev/kodak --out "$OUT/gpu.npz" | tail -n 1
+# Real files (the range decoder itself, numba from the bundle's wheels): the CPU's files decoded here, then the
+# GPU's own encode of Kodak, whose real files the CPU machine decodes with `check OUT/gpu.npz --real-files`.
+timeout 120 python3 benchmarks/cross_device.py check .xdev/cpu.npz --data .xdev/kodak --real-files \
+    --out "$OUT/check_gpu_real.json"
+timeout 75 python3 benchmarks/cross_device.py check .xdev/cpu.npz --data .xdev/kodak --out "$OUT/check_gpu.json"
+timeout 90 python3 benchmarks/cross_device.py record --data .xdev/kodak --out "$OUT/gpu.npz" | tail -n 1
