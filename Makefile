@@ -21,7 +21,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/grm roundtrip samples/kodim23.png samples/kodim15.png
+	$(BIN)/grm roundtrip --force samples/kodim23.png samples/kodim15.png
 
 # The README's results: the shipped models and Pillow's codecs on Kodak, real files. `make -j2 kodak` runs the two
 # evaluations side by side (about 20 minutes on 2 cores). The shipped models are variable-rate: each is measured at
@@ -32,10 +32,10 @@ LAMBDAS := 0.0018 0.0035 0.0067 0.013 0.025 0.0483
 RESULTS ?= results/kodak
 kodak-grm: $(STAMP)
 	$(BIN)/python evaluate.py --model grm-small $(foreach l,$(LAMBDAS),--lambda $(l)) --name "grm-small (ours)" \
-	    --data $(KODAK) --out $(RESULTS)/grm_small.json --codec jpeg --codec webp --codec avif --per-image
+	    --data $(KODAK) --out $(RESULTS)/grm_small.json --codec jpeg --codec webp --codec avif --per-image --force
 kodak-context: $(STAMP)
 	$(BIN)/python evaluate.py --model context-small $(foreach l,$(LAMBDAS),--lambda $(l)) \
-	    --name "context-small (ours, same training)" --data $(KODAK) --out $(RESULTS)/context_small.json --per-image
+	    --name "context-small (ours, same training)" --data $(KODAK) --out $(RESULTS)/context_small.json --per-image --force
 kodak: kodak-grm kodak-context
 	$(BIN)/python benchmarks/rd_table.py $(RESULTS)/grm_small.json $(RESULTS)/context_small.json \
 	    $(RESULTS)/grm_small.jpeg.json $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json
@@ -50,7 +50,7 @@ kodak: kodak-grm kodak-context
 	    $(RESULTS)/grm_small.jpeg.json $(RESULTS)/grm_small.webp.json $(RESULTS)/grm_small.avif.json \
 	    $(REFERENCE)/vtm.json $(REFERENCE)/bpg_444_x265_ycbcr.json $(REFERENCE)/compressai-mbt2018_mse_cuda.json \
 	    $(REFERENCE)/compressai-bmshj2018-hyperprior_mse_cuda.json $(REFERENCE)/grm2021-figure-approx.json \
-	    --out $(RESULTS)/rd.png --max-bpp 1.2
+	    --out $(RESULTS)/rd.png --max-bpp 1.2 --force
 
 # The TensorFlow stage: tensorflow-compression's op (the reference the coder is checked against), tf.image,
 # tfds, tensorboard; TensorFlow 2.17 holds it at numpy < 2 and jax 0.5.3, the second JAX the portable path is

@@ -25,15 +25,22 @@ def parse_args(argv):
   parser.add_argument('--name', help='curve name of the models (default: from the first model)')
   parser.add_argument('--per-image', action='store_true', help='also write the figures of every image')
   parser.add_argument('--estimate', action='store_true', help='no range coder: estimated rate only (fast)')
+  parser.add_argument('-f', '--force', action='store_true', help='overwrite result files that exist')
   args = parser.parse_args(argv)
   if not args.model and not args.codec:
     parser.error('give at least one --model or --codec')
   return args
 
 
-def _write_json(path, data):
-  from grm_jax import image_io  # pylint: disable=import-outside-toplevel
-  image_io.write_bytes(path, (json.dumps(data, indent=2) + '\n').encode())
+def _outputs(args):
+  """The JSON files this run writes: --out for the models, OUT.CODEC.json beside it for each classical codec."""
+  out = pathlib.Path(args.out)
+  return ([out] if args.model else []) + [out.with_name(f"{out.stem}.{name}.json") for name in args.codec]
+
+
+def _write_json(path, data, force):
+  from grm_jax import outputs  # pylint: disable=import-outside-toplevel
+  outputs.write_bytes(path, (json.dumps(data, indent=2) + '\n').encode(), force=force)
 
 
 def run(args):
@@ -41,9 +48,13 @@ def run(args):
 
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import evaluation  # pylint: disable=import-outside-toplevel
+  from grm_jax import outputs  # pylint: disable=import-outside-toplevel
   out = pathlib.Path(args.out)
   if out.is_dir():
     raise grm_jax.errors.GrmError(f"{out}: is a folder; give the output JSON file's name")
+  out.parent.mkdir(parents=True, exist_ok=True)
+  for path in _outputs(args):  # before any image is coded
+    outputs.target(path, force=args.force)
   codecs = [(path, grm_jax.load(path)) for path in args.model]
   for path, codec in codecs:  # before any image is coded
     for lambda_ in args.lambdas:
@@ -58,7 +69,6 @@ def run(args):
       classical += [(name, q) for q in evaluation.DEFAULT_QUALITIES[name]]
     else:
       print(f"note: {name} is not available in this Pillow; skipped", file=sys.stderr)
-  out.parent.mkdir(parents=True, exist_ok=True)
 
   total = len(images) * (len(points) + len(classical))
   forwards = {}
@@ -101,13 +111,13 @@ def run(args):
     description = (f"{'estimated rate (no range coder)' if args.estimate else 'real .grm files'} on "
                    f"{len(images)} images of {args.data}; models: {', '.join(args.model)}{lambdas}")
     _write_json(out, evaluation.to_compressai_json(name, description, model_points,
-                                                   model_per_image if args.per_image else None))
+                                                   model_per_image if args.per_image else None), args.force)
     print(f"wrote {out}")
   for codec_name, (points, per_image) in curves.items():
     path = out.with_name(f"{out.stem}.{codec_name}.json")
     description = f"Pillow {codec_name} at qualities {[p['quality'] for p in points]} on {len(images)} images"
     _write_json(path, evaluation.to_compressai_json(f"{codec_name.upper()} (Pillow)", description, points,
-                                                    per_image if args.per_image else None))
+                                                    per_image if args.per_image else None), args.force)
     print(f"wrote {path}")
 
 

@@ -4,7 +4,7 @@ import pathlib
 import sys
 import time
 
-from grm_jax import zoo
+from grm_jax import outputs, zoo
 from grm_jax.errors import GrmError, report_errors
 
 
@@ -100,6 +100,7 @@ def _compress(args):
   from grm_jax import image_io, metrics  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import rate_control  # pylint: disable=import-outside-toplevel
   _check_rate_arguments(args)
+  outputs.target(args.output, inputs=[args.image], force=args.force)  # before any work
   ((_, image),) = _read_images([args.image])
   codec = grm_jax.load(args.model)
   pixels = image.shape[0] * image.shape[1]
@@ -117,7 +118,7 @@ def _compress(args):
     finally:
       bar.close()
   seconds = time.perf_counter() - start
-  image_io.write_bytes(args.output, result.data)
+  image_io.write_bytes(args.output, result.data, inputs=[args.image], force=args.force)
   psnr = float(metrics.psnr(image_io.to_float(image), image_io.to_float(result.reconstruction)))
   print(f"{args.image} -> {args.output}: {len(result.data)} bytes, {8 * len(result.data) / pixels:.4f} bpp "
         f"(estimated {result.estimated_bits / pixels:.4f}), PSNR {psnr:.2f} dB, lambda {lambda_:.5g}, "
@@ -137,6 +138,11 @@ def _roundtrip(args):
   from grm_jax import evaluation, image_io  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(args.out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
+  names = [out_dir / f'{pathlib.Path(path).stem}{suffix}' for path in args.images for suffix in ('.grm', '.png')]
+  if len(set(names)) < len(names):
+    raise GrmError("two images share a name; roundtrip them into separate --out-dir folders")
+  for name in names:  # before any work
+    outputs.target(name, inputs=args.images, force=args.force)
   model = zoo.resolve(args.model)
   codec = grm_jax.load(model)
   lambda_ = codec.check_lambda(args.lambda_)
@@ -146,8 +152,8 @@ def _roundtrip(args):
   for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
     encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image, lambda_)
-    image_io.write_bytes(out_dir / f'{stem}.grm', encoded.data)
-    image_io.write_png(out_dir / f'{stem}.png', decoded.image)
+    image_io.write_bytes(out_dir / f'{stem}.grm', encoded.data, inputs=args.images, force=args.force)
+    image_io.write_png(out_dir / f'{stem}.png', decoded.image, inputs=args.images, force=args.force)
     pixels = image.shape[0] * image.shape[1]
     exact = 'exact' if (decoded.image == encoded.reconstruction).all() else 'MISMATCH'
     print(f"{path}: {image.shape[1]}x{image.shape[0]}  {len(encoded.data)} bytes  "
@@ -164,13 +170,15 @@ def _inspect(args):
   from grm_jax import diagnostics  # pylint: disable=import-outside-toplevel
   if args.figure and not str(args.figure).lower().endswith('.png'):
     raise GrmError(f"--figure writes a PNG: give a name ending in .png, not {args.figure}")
+  if args.figure:
+    outputs.target(args.figure, inputs=[args.image], force=args.force)
   ((path, image),) = _read_images([args.image])
   model = zoo.resolve(args.model)
   codec = grm_jax.load(model)
   report = diagnostics.inspect_reference(codec, image, args.lambda_)
   if args.figure:
-    diagnostics.draw_figure(report, image, args.figure,
-                            title=f"{pathlib.Path(path).name}, {pathlib.Path(model).name}")
+    diagnostics.draw_figure(report, image, args.figure, title=f"{pathlib.Path(path).name}, {pathlib.Path(model).name}",
+                            inputs=[args.image], force=args.force)
   if args.json:
     print(json.dumps({'image': str(path), 'model': str(model), **report.summary}, indent=1))
   else:
@@ -186,6 +194,7 @@ def _decompress(args):
   source = pathlib.Path(args.input)
   if not source.is_file():
     raise GrmError(f"{source}: no such file")
+  outputs.target(args.output, inputs=[args.input], force=args.force)  # before any work
   data = source.read_bytes()
   from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
   header, _ = bitstream.unpack(data)
@@ -199,7 +208,7 @@ def _decompress(args):
   finally:
     bar.close()
   seconds = time.perf_counter() - start
-  image_io.write_png(args.output, image)
+  image_io.write_png(args.output, image, inputs=[args.input], force=args.force)
   print(f"{args.input} -> {args.output}: {image.shape[1]}x{image.shape[0]}, {seconds:.2f} s")
 
 
@@ -208,6 +217,7 @@ def _export(args):
 
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
   from grm_jax.training import checkpoints, params_bundle, provenance  # pylint: disable=import-outside-toplevel
+  model_dir.check_new_model_dir(args.model_dir)  # before any work
   source = pathlib.Path(args.checkpoint_dir)
   if params_bundle.is_bundle(source):  # what a machine loan brought back (recipes/gpu_box.py)
     folder, run = source, source
@@ -255,6 +265,7 @@ def _training_folder(config):
 
 
 MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small)'
+FORCE_HELP = 'overwrite outputs that exist, or that are inputs (grm_jax/outputs.py)'
 
 
 def build_parser():
@@ -280,6 +291,7 @@ def build_parser():
                     help='the largest file not above B bits per pixel (a search over real encodes)')
   rate.add_argument('--size', type=float, metavar='BYTES',
                     help='the largest file not above BYTES bytes (a search over real encodes)')
+  compress.add_argument('-f', '--force', action='store_true', help=FORCE_HELP)
   compress.set_defaults(run=_compress)
 
   decompress = commands.add_parser('decompress', help='.grm file -> PNG')
@@ -289,6 +301,7 @@ def build_parser():
                           'that wrote the file)')
   decompress.add_argument('--max-pixels', type=int, default=None, metavar='N',
                           help='refuse files that claim more pixels than N (default: 89478485, as Pillow; 0: no limit)')
+  decompress.add_argument('-f', '--force', action='store_true', help=FORCE_HELP)
   decompress.set_defaults(run=_decompress)
 
   roundtrip = commands.add_parser('roundtrip', help='compress and decompress images; report bpp, PSNR, time')
@@ -297,6 +310,7 @@ def build_parser():
   roundtrip.add_argument('--lambda', dest='lambda_', type=float, metavar='L',
                          help="a variable-rate model's trade-off (default: the model's default lambda)")
   roundtrip.add_argument('--out-dir', default='demo_output', help='where the .grm and .png files go')
+  roundtrip.add_argument('-f', '--force', action='store_true', help=FORCE_HELP)
   roundtrip.set_defaults(run=_roundtrip)
 
   inspect = commands.add_parser('inspect', help="what the global reference is worth to an image (grm models)")
@@ -307,6 +321,7 @@ def build_parser():
   inspect.add_argument('--json', action='store_true', help='print the figures as one JSON object')
   inspect.add_argument('--figure', metavar='OUT.png',
                        help="draw the paper's Figure 1 for this image: references, S, U and the bits saved")
+  inspect.add_argument('-f', '--force', action='store_true', help=FORCE_HELP + ' (--figure)')
   inspect.set_defaults(run=_inspect)
 
   listing = commands.add_parser('models', help='list the shipped models')

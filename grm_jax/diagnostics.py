@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from grm_jax import outputs
 from grm_jax.entropy_models import gaussian_likelihood
 from grm_jax.errors import GrmError
 
@@ -160,13 +161,12 @@ def chosen_positions(maps, count=6):
   return chosen
 
 
-def draw_figure(report, image, path, title=''):
+def draw_figure(report, image, path, title='', inputs=(), force=False):
   """The paper's Figure 1 for one image: the image with lines from a few positions to their references, and maps
   of S, U and of the bits the reference saves at each position. Written atomically as PNG."""
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  from grm_jax import image_io  # pylint: disable=import-outside-toplevel
   maps, summary = report.maps, report.summary
   h, w = maps['saved_bits'].shape
   extent = (0, w * LATENT_STRIDE, h * LATENT_STRIDE, 0)  # maps drawn over the (padded) image's pixels
@@ -203,6 +203,6 @@ def draw_figure(report, image, path, title=''):
     ax.set_yticks([])
   fig.suptitle(title or 'global reference')
   fig.tight_layout()
-  with image_io.atomic_output(path) as tmp:
+  with outputs.output(path, inputs, force) as tmp:
     fig.savefig(tmp, format='png', dpi=90)
   plt.close(fig)

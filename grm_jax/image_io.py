@@ -1,11 +1,9 @@
 """Reading and writing images: 8-bit RGB in, PNG out, with clear refusals and atomic writes."""
-import contextlib
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
+from grm_jax import outputs
 from grm_jax.errors import GrmError
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
@@ -73,34 +71,16 @@ def to_uint8(image):
   return np.clip(np.round(np.asarray(image, np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-@contextlib.contextmanager
-def atomic_output(path):
-  """Yields a temporary path beside `path`; renames it onto `path` only if the block completes."""
-  path = pathlib.Path(path)
-  if path.is_dir():
-    raise GrmError(f"{path}: is a folder; give an output file name")
-  if not path.parent.exists():
-    raise GrmError(f"{path.parent}: output folder does not exist")
-  fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
-  os.close(fd)
-  try:
-    yield pathlib.Path(tmp)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-
-
-def write_png(path, image):
-  """Writes uint8 [H, W, 3] as PNG, atomically."""
+def write_png(path, image, inputs=(), force=False):
+  """Writes uint8 [H, W, 3] as PNG under the project's output rule (outputs.py: atomic, never over an input or an
+  existing file unless force)."""
   from PIL import Image  # pylint: disable=import-outside-toplevel
-  with atomic_output(path) as tmp:
+  with outputs.output(path, inputs, force) as tmp:
     Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format='PNG')
 
 
-def write_bytes(path, data):
-  with atomic_output(path) as tmp:
-    tmp.write_bytes(data)
+def write_bytes(path, data, inputs=(), force=False):
+  outputs.write_bytes(path, data, inputs, force)
 
 
 def list_images(folder):

@@ -12,7 +12,7 @@ from grm_jax.bd import read_curve
 from grm_jax.errors import report_errors
 
 
-def plot(paths, out, title='Kodak', max_bpp=None):
+def plot(paths, out, title='Kodak', max_bpp=None, force=False):
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
@@ -43,9 +43,9 @@ def plot(paths, out, title='Kodak', max_bpp=None):
   ax_psnr.set_title(f'{title}: PSNR')
   ax_ssim.set_title(f'{title}: MS-SSIM')
   fig.tight_layout()
-  from grm_jax.image_io import atomic_output  # pylint: disable=import-outside-toplevel
+  from grm_jax import outputs  # pylint: disable=import-outside-toplevel
   pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
-  with atomic_output(out) as tmp:
+  with outputs.output(out, inputs=paths, force=force) as tmp:
     fig.savefig(tmp, dpi=110, format='png')
   plt.close(fig)
 
@@ -56,8 +56,9 @@ def main(argv=None):
   parser.add_argument('--out', required=True, help='PNG file to write')
   parser.add_argument('--title', default='Kodak')
   parser.add_argument('--max-bpp', type=float, help='right end of the bpp axis')
+  parser.add_argument('-f', '--force', action='store_true', help='overwrite --out if it exists')
   args = parser.parse_args(argv)
-  status = report_errors('plot', plot, args.results, args.out, args.title, args.max_bpp)
+  status = report_errors('plot', plot, args.results, args.out, args.title, args.max_bpp, args.force)
   if status == 0:
     print(f"wrote {args.out}")
   return status

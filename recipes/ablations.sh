@@ -33,8 +33,9 @@ train() {
 evaluate() {
   mkdir -p "$OUT"
   for name in "${!VARIANT[@]}"; do
+    rm -rf "$RUNS/models/$name"  # this recipe's own export, from an earlier evaluate
     $PY -m grm_jax export "$RUNS/$name" "$RUNS/models/$name" > /dev/null
-    $PY evaluate.py --model "$RUNS/models/$name" $(for l in $LAMBDAS; do echo --lambda $l; done) --data "$KODAK" \
+    $PY evaluate.py --force --model "$RUNS/models/$name" $(for l in $LAMBDAS; do echo --lambda $l; done) --data "$KODAK" \
         --name "$name" --out "$OUT/$name.json"
   done
   $PY -m grm_jax.bd "$OUT"/*.json --anchor "$OUT/grm.json"

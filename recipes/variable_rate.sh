@@ -37,12 +37,13 @@ train() {
 evaluate() {
   mkdir -p "$OUT"
   for run in $(for l in $FIXED; do echo fixed-$l; done) variable-4k variable-4k-w0.5 variable-4k-w1 variable-12k; do
+    rm -rf "$RUNS/models/$run"  # this recipe's own export, from an earlier evaluate
     $PY -m grm_jax export "$RUNS/$run" "$RUNS/models/$run" > /dev/null
   done
-  $PY evaluate.py $(for l in $FIXED; do echo --model "$RUNS/models/fixed-$l"; done) --data "$KODAK" \
+  $PY evaluate.py --force $(for l in $FIXED; do echo --model "$RUNS/models/fixed-$l"; done) --data "$KODAK" \
       --name "3 fixed-rate models, 4000 steps each" --out "$OUT/fixed.json"
   for run in variable-4k variable-4k-w0.5 variable-4k-w1 variable-12k; do
-    $PY evaluate.py --model "$RUNS/models/$run" $(for l in $KNOB; do echo --lambda $l; done) --data "$KODAK" \
+    $PY evaluate.py --force --model "$RUNS/models/$run" $(for l in $KNOB; do echo --lambda $l; done) --data "$KODAK" \
         --name "$run" --out "$OUT/$run.json"
   done
   $PY benchmarks/rd_table.py "$OUT"/fixed.json "$OUT"/variable-*.json

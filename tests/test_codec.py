@@ -10,7 +10,7 @@ import pytest
 
 import grm_jax
 from configs import tiny
-from grm_jax import cli, image_io, models
+from grm_jax import cli, image_io, models, outputs
 from grm_jax.codec import model_dir
 from grm_jax.training import trainer
 from tests.helpers import export_tiny_model, run_python, write_image_folder
@@ -98,7 +98,7 @@ def _decompress_fails(capsys, tmp_path, data, model, message):
   bad.write_bytes(data)
   out = tmp_path / 'out.png'
   out.write_bytes(b'precious')  # an existing file survives a failed run
-  status = cli.main(['decompress', str(bad), str(out), '--model', str(model)])
+  status = cli.main(['decompress', str(bad), str(out), '--model', str(model), '--force'])
   error = capsys.readouterr().err.strip()
   assert status == 1
   assert len(error.splitlines()) == 1 and message in error, error
@@ -230,7 +230,7 @@ def test_atomic_output_keeps_the_old_file_when_interrupted(tmp_path):
   target = tmp_path / 'out.png'
   target.write_bytes(b'old')
   with pytest.raises(KeyboardInterrupt):
-    with image_io.atomic_output(target) as tmp:
+    with outputs.output(target, force=True) as tmp:
       tmp.write_bytes(b'half-writ')
       raise KeyboardInterrupt
   assert target.read_bytes() == b'old'
@@ -252,8 +252,11 @@ def test_export_command_and_damaged_model_dir(capsys, tmp_path):
   assert cli.main(['export', str(tmp_path / 'nothing'), str(tmp_path / 'm2')]) == 1
   (tmp_path / 'work' / 'provenance.json').write_text('{"steps": 2, "config"')  # a damaged run record
   capsys.readouterr()
-  assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 1
+  assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model_again')]) == 1
   assert 'provenance.json: unreadable run record' in capsys.readouterr().err
+  assert not (tmp_path / 'model_again').exists()
+  assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 1  # never into a model's folder
+  assert 'not empty' in capsys.readouterr().err
   assert json.loads((tmp_path / 'model' / 'model.json').read_text()) == meta  # the earlier export is kept
 
 

@@ -232,7 +232,7 @@ def test_compress_command_lambda_quality_and_target_rate(capsys, tmp_path, varia
   (tmp_path / 'keep.grm').write_bytes(b'old')
   for flags, message in ((['--lambda', '0.5'], "outside this model's range"), (['--quality', '0'], 'outside 1 to 8'),
                          (['--bpp', '-1'], 'must be positive')):
-    assert cli.main(['compress', str(source), str(tmp_path / 'keep.grm'), '--model', model] + flags) == 1
+    assert cli.main(['compress', str(source), str(tmp_path / 'keep.grm'), '--model', model, '--force'] + flags) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
   assert (tmp_path / 'keep.grm').read_bytes() == b'old'

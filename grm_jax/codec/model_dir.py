@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 from flax import serialization
 
+from grm_jax import outputs
 from grm_jax.errors import GrmError
 
 FILES = ('config.json', 'params.msgpack', 'tables.npz')
@@ -43,8 +44,18 @@ def stored_params(params, dtype):
   return jax.tree_util.tree_map(lambda p: np.asarray(np.asarray(p, dtype), np.float32), params)
 
 
+def check_new_model_dir(out_dir):
+  """A model is written into a new or an empty folder only: export never deletes or mixes into what a user has."""
+  out_dir = pathlib.Path(out_dir)
+  if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+    raise GrmError(f"{out_dir}: exists and is not a folder; give a new folder for the model")
+  if out_dir.is_dir() and any(out_dir.iterdir()):
+    raise GrmError(f"{out_dir}: folder is not empty; a model is written into a new or empty folder only")
+
+
 def export(params, config, out_dir, provenance=None, param_dtype='float32', calibration_images=None):
-  """Writes a model directory atomically (a temporary folder renamed into place). Returns the model hash.
+  """Writes a model directory into a new or empty folder: complete or not at all (files written in a temporary
+  folder beside it, then moved in). Returns the model hash.
 
   Tables are built from the parameters exactly as stored, so a float16 export stays exact end to end. With
   calibration_images (float32 [H, W, 3] crops of training photographs), the entropy path is also exported in
@@ -53,6 +64,7 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import tables  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(out_dir)
+  check_new_model_dir(out_dir)
   params = stored_params(params, param_dtype)
   model = models.build(config, transform_dtype='float32')  # as the codec runs it
   table_arrays = tables.build(model, params)
@@ -74,20 +86,24 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
           'exported': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
           'export_machine': f"{platform.machine()} {platform.system()}, jax {jax.__version__}",
           'size_bytes': sum(len(p) for p in payloads.values()), **(provenance or {})}
-  out_dir.parent.mkdir(parents=True, exist_ok=True)
-  staging = pathlib.Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.', dir=out_dir.parent))
+  try:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix='.grm-', dir=out_dir.parent))
+  except OSError as error:
+    raise GrmError(f"{out_dir}: cannot write ({error.strerror})") from None
   try:
     for name, payload in payloads.items():
       (staging / name).write_bytes(payload)
     (staging / 'model.json').write_text(json.dumps(meta, indent=2) + '\n')
-    if out_dir.exists():
-      backup = out_dir.with_name(f'.{out_dir.name}.old')
-      shutil.rmtree(backup, ignore_errors=True)
-      os.replace(out_dir, backup)
-      os.replace(staging, out_dir)
-      shutil.rmtree(backup)
+    check_new_model_dir(out_dir)  # again: the export may have taken minutes
+    if out_dir.is_dir():  # the user's empty folder stays theirs; the files move in
+      for name in list(FILES) + ['model.json']:
+        os.replace(staging / name, out_dir / name)
     else:
+      os.chmod(staging, 0o777 & ~outputs.umask())  # mkdtemp's 0700 -> an ordinary folder
       os.replace(staging, out_dir)
+  except OSError as error:
+    raise GrmError(f"{out_dir}: cannot write ({error.strerror or error})") from None
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return model_hash
