@@ -194,9 +194,14 @@ def _decompress(args):
   source = pathlib.Path(args.input)
   if not source.is_file():
     raise GrmError(f"{source}: no such file")
+  if args.max_pixels is not None and args.max_pixels < 1:
+    raise GrmError(f"--max-pixels must be at least 1, got {args.max_pixels}")
   outputs.target(args.output, inputs=[args.input], force=args.force)  # before any work
-  data = source.read_bytes()
   from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
+  with open(source, 'rb') as f:  # the magic number first: a large foreign file is refused without reading it
+    if not bitstream.MAGIC.startswith(f.read(len(bitstream.MAGIC))):
+      raise GrmError(f"{source}: not a .grm file (wrong magic number)")
+  data = source.read_bytes()
   header, _ = bitstream.unpack(data)
   max_pixels = bitstream.DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
   bitstream.check_pixel_limit(header, max_pixels)  # from the header alone, before the model is loaded
@@ -300,7 +305,7 @@ def build_parser():
   decompress.add_argument('--model', help='model directory or shipped model name (default: the shipped model '
                           'that wrote the file)')
   decompress.add_argument('--max-pixels', type=int, default=None, metavar='N',
-                          help='refuse files that claim more pixels than N (default: 89478485, as Pillow; 0: no limit)')
+                          help='refuse files that claim more pixels than N (default: 89478485, as Pillow)')
   decompress.add_argument('-f', '--force', action='store_true', help=FORCE_HELP)
   decompress.set_defaults(run=_decompress)
 

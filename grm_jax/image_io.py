@@ -14,7 +14,8 @@ def read_image(path, notes=None):
 
   The EXIF orientation is applied; grayscale, palette, CMYK and alpha images are converted to RGB, 16-bit images
   reduced to 8 bits, and an animated image gives its first frame. Each of these appends a sentence to `notes` (a
-  list), so that a command line can say what it did. Pillow's decompression-bomb limit (MAX_IMAGE_PIXELS) holds.
+  list), so that a command line can say what it did. An image above Pillow's MAX_IMAGE_PIXELS is refused from its
+  header, before any pixel is decoded (Pillow itself only warns up to twice that).
   """
   from PIL import Image, UnidentifiedImageError  # pylint: disable=import-outside-toplevel
   path = pathlib.Path(path)
@@ -25,6 +26,10 @@ def read_image(path, notes=None):
   notes = [] if notes is None else notes
   try:
     with Image.open(path) as image:
+      width, height = image.size
+      if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
+        raise GrmError(f"{path}: refused: {width}x{height} = {width * height} pixels is above the limit of "
+                       f"{Image.MAX_IMAGE_PIXELS} (Pillow's MAX_IMAGE_PIXELS)")
       frames = getattr(image, 'n_frames', 1)
       rawmode = str(image.tile[0][3]) if image.tile else ''  # how the file stores samples, e.g. 'RGB;16B'
       image.load()

@@ -191,8 +191,12 @@ def test_a_header_claiming_a_huge_image_is_refused_before_the_model_loads(capsys
     codec.decode(grm_file.read_bytes(), max_pixels=4000)
   assert codec.decode(grm_file.read_bytes(), max_pixels=4096).image.shape == (64, 64, 3)
   out = tmp_path / 'ok.png'
+  for limit in ('0', '-5'):  # no limit at all would let a file claim terabytes
+    assert cli.main(['decompress', str(grm_file), str(out), '--model', str(model_dirs['grm']), '--max-pixels',
+                     limit]) == 1
+    assert '--max-pixels must be at least 1' in capsys.readouterr().err
   assert cli.main(['decompress', str(grm_file), str(out), '--model', str(model_dirs['grm']), '--max-pixels',
-                   '0']) == 0  # 0: no limit
+                   str(10**12)]) == 0
   assert out.is_file()
 
 
@@ -359,3 +363,13 @@ def test_progress_hook_counts_every_coding_step_and_the_cli_stays_quiet_off_a_te
   assert cli.main(['decompress', str(tmp_path / 'a.grm'), str(tmp_path / 'a.png'), '--model',
                    str(model_dirs['grm'])]) == 0
   assert capsys.readouterr().err == ''  # stderr is not a terminal here: no bar
+
+
+def test_a_large_foreign_file_is_refused_before_it_is_read(capsys, tmp_path, model_dirs, monkeypatch):
+  foreign = tmp_path / 'large.bin'
+  with open(foreign, 'wb') as f:
+    f.truncate(1 << 30)  # 1 GiB, sparse: reading it whole would take seconds and a gigabyte
+  monkeypatch.setattr(pathlib.Path, 'read_bytes', lambda self: pytest.fail(f'{self} was read whole'))
+  assert cli.main(['decompress', str(foreign), str(tmp_path / 'out.png'), '--model', str(model_dirs['grm'])]) == 1
+  err = capsys.readouterr().err
+  assert 'wrong magic number' in err and len(err.strip().splitlines()) == 1
