@@ -32,10 +32,15 @@ def parse_args(argv):
   return args
 
 
+def _codec_json(out, codec_name):
+  """Where a classical codec's curve goes: OUT.CODEC.json beside --out."""
+  return out.with_name(f"{out.stem}.{codec_name}.json")
+
+
 def _outputs(args):
-  """The JSON files this run writes: --out for the models, OUT.CODEC.json beside it for each classical codec."""
+  """The JSON files this run writes: --out for the models, and each classical codec's beside it."""
   out = pathlib.Path(args.out)
-  return ([out] if args.model else []) + [out.with_name(f"{out.stem}.{name}.json") for name in args.codec]
+  return ([out] if args.model else []) + [_codec_json(out, name) for name in args.codec]
 
 
 def _write_json(path, data, force):
@@ -114,7 +119,7 @@ def run(args):
                                                    model_per_image if args.per_image else None), args.force)
     print(f"wrote {out}")
   for codec_name, (points, per_image) in curves.items():
-    path = out.with_name(f"{out.stem}.{codec_name}.json")
+    path = _codec_json(out, codec_name)
     description = f"Pillow {codec_name} at qualities {[p['quality'] for p in points]} on {len(images)} images"
     _write_json(path, evaluation.to_compressai_json(f"{codec_name.upper()} (Pillow)", description, points,
                                                     per_image if args.per_image else None), args.force)

@@ -118,7 +118,7 @@ def _compress(args):
     finally:
       bar.close()
   seconds = time.perf_counter() - start
-  image_io.write_bytes(args.output, result.data, inputs=[args.image], force=args.force)
+  outputs.write_bytes(args.output, result.data, inputs=[args.image], force=args.force)
   psnr = float(metrics.psnr(image_io.to_float(image), image_io.to_float(result.reconstruction)))
   print(f"{args.image} -> {args.output}: {len(result.data)} bytes, {8 * len(result.data) / pixels:.4f} bpp "
         f"(estimated {result.estimated_bits / pixels:.4f}), PSNR {psnr:.2f} dB, lambda {lambda_:.5g}, "
@@ -152,7 +152,7 @@ def _roundtrip(args):
   for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
     encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image, lambda_)
-    image_io.write_bytes(out_dir / f'{stem}.grm', encoded.data, inputs=args.images, force=args.force)
+    outputs.write_bytes(out_dir / f'{stem}.grm', encoded.data, inputs=args.images, force=args.force)
     image_io.write_png(out_dir / f'{stem}.png', decoded.image, inputs=args.images, force=args.force)
     pixels = image.shape[0] * image.shape[1]
     exact = 'exact' if (decoded.image == encoded.reconstruction).all() else 'MISMATCH'
@@ -198,10 +198,7 @@ def _decompress(args):
     raise GrmError(f"--max-pixels must be at least 1, got {args.max_pixels}")
   outputs.target(args.output, inputs=[args.input], force=args.force)  # before any work
   from grm_jax.codec import bitstream  # pylint: disable=import-outside-toplevel
-  with open(source, 'rb') as f:  # the magic number first: a large foreign file is refused without reading it
-    if not bitstream.MAGIC.startswith(f.read(len(bitstream.MAGIC))):
-      raise GrmError(f"{source}: not a .grm file (wrong magic number)")
-  data = source.read_bytes()
+  data = bitstream.read_file(source)
   header, _ = bitstream.unpack(data)
   max_pixels = bitstream.DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
   bitstream.check_pixel_limit(header, max_pixels)  # from the header alone, before the model is loaded

@@ -84,10 +84,6 @@ def write_png(path, image, inputs=(), force=False):
     Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format='PNG')
 
 
-def write_bytes(path, data, inputs=(), force=False):
-  outputs.write_bytes(path, data, inputs, force)
-
-
 def list_images(folder):
   """Every PNG/JPEG file below `folder`, sorted."""
   folder = pathlib.Path(folder)

@@ -20,7 +20,8 @@ from grm_jax.errors import GrmError
 
 
 @contextlib.contextmanager
-def _one_line_errors(path):
+def one_line_errors(path):
+  """OSError inside the block -> GrmError '<path>: cannot write (<reason>)'."""
   try:
     yield
   except OSError as error:
@@ -37,7 +38,7 @@ def _same_file(a, b):
 def target(path, inputs=(), force=False):
   """The path to write for `path` (a symbolic link's target), or a GrmError saying why not."""
   path = pathlib.Path(path)
-  with _one_line_errors(path):
+  with one_line_errors(path):
     if any(_same_file(path, source) for source in inputs) and not force:
       raise GrmError(f"{path}: is also an input; refusing to overwrite it (give another name, or --force)")
     resolved = pathlib.Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -62,15 +63,15 @@ def output(path, inputs=(), force=False):
   """Yields a path to write the output to; on completion it becomes `path` (see the module's rule)."""
   resolved = target(path, inputs, force)
   if resolved.exists() and not stat.S_ISREG(resolved.stat().st_mode):  # a device or a pipe: written through
-    with _one_line_errors(path):
+    with one_line_errors(path):
       yield resolved
     return
   mode = stat.S_IMODE(resolved.stat().st_mode) if resolved.exists() else 0o666 & ~umask()
-  with _one_line_errors(path):
+  with one_line_errors(path):
     fd, tmp = tempfile.mkstemp(prefix='.grm-', suffix='.partial', dir=resolved.parent)  # short: any name fits
     os.close(fd)
   try:
-    with _one_line_errors(path):
+    with one_line_errors(path):
       yield pathlib.Path(tmp)
       os.chmod(tmp, mode)
       os.replace(tmp, resolved)

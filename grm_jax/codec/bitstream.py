@@ -84,12 +84,25 @@ def _fields(data):
   return Header(model_hash, height, width, (yh, yw), (zh, zw), lambda_, arithmetic), count, fixed.size
 
 
+def check_magic(prefix):
+  """A GrmError unless prefix (a file's first bytes, or all of a shorter file) can begin a .grm file."""
+  if not MAGIC.startswith(prefix[:len(MAGIC)]):
+    raise GrmError("not a .grm file (wrong magic number)")
+
+
+def read_file(path):
+  """A .grm file's bytes, its magic number checked first: a large foreign file is refused without being read."""
+  with open(path, 'rb') as f:
+    check_magic(f.read(len(MAGIC)))
+    f.seek(0)
+    return f.read()
+
+
 def unpack(data):
   """(Header, strings) of a .grm file's bytes; any damage is a GrmError that says what is wrong."""
   if not data:
     raise GrmError("empty file")
-  if not MAGIC.startswith(data[:4]):
-    raise GrmError("not a .grm file (wrong magic number)")
+  check_magic(data)
   header, count, header_size = _fields(data)
   (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
   lengths_end = header_size + _CRC.size * count

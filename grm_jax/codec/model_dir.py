@@ -86,24 +86,21 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
           'exported': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
           'export_machine': f"{platform.machine()} {platform.system()}, jax {jax.__version__}",
           'size_bytes': sum(len(p) for p in payloads.values()), **(provenance or {})}
-  try:
+  with outputs.one_line_errors(out_dir):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix='.grm-', dir=out_dir.parent))
-  except OSError as error:
-    raise GrmError(f"{out_dir}: cannot write ({error.strerror})") from None
   try:
-    for name, payload in payloads.items():
-      (staging / name).write_bytes(payload)
-    (staging / 'model.json').write_text(json.dumps(meta, indent=2) + '\n')
-    check_new_model_dir(out_dir)  # again: the export may have taken minutes
-    if out_dir.is_dir():  # the user's empty folder stays theirs; the files move in
-      for name in list(FILES) + ['model.json']:
-        os.replace(staging / name, out_dir / name)
-    else:
-      os.chmod(staging, 0o777 & ~outputs.umask())  # mkdtemp's 0700 -> an ordinary folder
-      os.replace(staging, out_dir)
-  except OSError as error:
-    raise GrmError(f"{out_dir}: cannot write ({error.strerror or error})") from None
+    with outputs.one_line_errors(out_dir):
+      for name, payload in payloads.items():
+        (staging / name).write_bytes(payload)
+      (staging / 'model.json').write_text(json.dumps(meta, indent=2) + '\n')
+      check_new_model_dir(out_dir)  # again: the export may have taken minutes
+      if out_dir.is_dir():  # the user's empty folder stays theirs; the files move in
+        for name in list(FILES) + ['model.json']:
+          os.replace(staging / name, out_dir / name)
+      else:
+        os.chmod(staging, 0o777 & ~outputs.umask())  # mkdtemp's 0700 -> an ordinary folder
+        os.replace(staging, out_dir)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return model_hash

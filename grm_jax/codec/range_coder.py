@@ -574,10 +574,8 @@ class Decoder:
     self._offsets = _checked_offsets(offsets, self._lookup)
     self._data = np.frombuffer(bytes(data), np.uint8)
     self._state = np.array([0, _M32, 0, 0], np.int64)  # base, size - 1, value, read position
-    for _ in range(2):  # the first 32 bits of value
-      self._state[2] = ((self._state[2] << 16) & _M32) | int.from_bytes(
-          self._data[self._state[3]:self._state[3] + 2].tobytes().ljust(2, b'\0'), 'big')
-      self._state[3] = min(self._state[3] + 2, len(self._data))
+    first = self._data[:4].tobytes()  # value starts as the string's first 32 bits, zeros past its end
+    self._state[2], self._state[3] = int.from_bytes(first.ljust(4, b'\0'), 'big'), len(first)
     costs, self._overflow = symbol_costs(self._lookup)
     self._costs = np.ascontiguousarray(costs)
     self._capacity = float(8 * len(self._data) + SLACK_BITS)
