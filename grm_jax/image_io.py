@@ -1,5 +1,6 @@
 """Reading and writing images: 8-bit RGB in, PNG out, with clear refusals and atomic writes."""
 import pathlib
+import re
 
 import numpy as np
 
@@ -12,8 +13,9 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 def read_image(path, notes=None):
   """An image file as uint8 [H, W, 3], as an image viewer shows it.
 
-  The EXIF orientation is applied; grayscale, palette, CMYK and alpha images are converted to RGB, 16-bit images
-  reduced to 8 bits, and an animated image gives its first frame. Each of these appends a sentence to `notes` (a
+  The EXIF orientation is applied; grayscale, palette, CMYK and alpha images are converted to RGB, 16 and 32-bit
+  integer and 32-bit float images reduced to 8 bits from their format's range, and an animated image gives its
+  first frame; a colour profile other than sRGB is noted, not applied. Each of these appends a sentence to `notes` (a
   list), so that a command line can say what it did. An image above Pillow's MAX_IMAGE_PIXELS is refused from its
   header, before any pixel is decoded (Pillow itself only warns up to twice that).
   """
@@ -36,16 +38,13 @@ def read_image(path, notes=None):
       if frames > 1:
         notes.append(f"{path.name}: animated image of {frames} frames: only the first is coded")
       image = _as_viewers_show_it(image, path, notes)
-      mode = image.mode
-      if mode in ('I;16', 'I;16B', 'I;16L', 'I'):
-        array = np.asarray(image, np.float64)
-        array = np.round(array / (65535.0 if array.max() > 255 else 255.0) * 255.0).astype(np.uint8)
-        notes.append(f"{path.name}: 16-bit image reduced to 8 bits")
-        return np.repeat(array[..., None], 3, axis=-1)
+      _note_icc_profile(image, path, notes)
+      if image.mode in ('I', 'F') or image.mode.startswith('I;16'):
+        return _wide_samples_to_8_bits(image, rawmode, path, notes)
       if ';16' in rawmode:
         notes.append(f"{path.name}: 16-bit image reduced to 8 bits")
-      if mode != 'RGB':
-        notes.append(f"{path.name}: {mode} image converted to RGB")
+      if image.mode != 'RGB':
+        notes.append(f"{path.name}: {image.mode} image converted to RGB")
       array = np.asarray(image.convert('RGB'), np.uint8)
   except UnidentifiedImageError:
     raise GrmError(f"{path}: not an image that Pillow can read (PNG or JPEG expected)") from None
@@ -54,6 +53,47 @@ def read_image(path, notes=None):
   except (OSError, ValueError, SyntaxError) as error:
     raise GrmError(f"{path}: unreadable image ({error})") from None
   return array
+
+
+def _wide_samples_to_8_bits(image, rawmode, path, notes):
+  """A one-channel image of 16 or 32-bit integers or 32-bit floats as 8-bit gray RGB, each scaled from the range
+  its format stores (integers: 0 to the type's largest value; floats: 0 to 1, the convention of float TIFF and
+  OpenEXR), so that no value wraps around and white stays white."""
+  array = np.asarray(image)
+  if image.mode == 'F':
+    scale, what = 1.0, '32-bit float image (0 to 1)'
+    values = np.nan_to_num(array.astype(np.float64), nan=0.0)
+  elif image.mode.startswith('I;16') or '16' in rawmode:
+    scale, what = 65535.0, '16-bit image'
+    values = array.astype(np.float64)
+  elif re.search(r'I;32(?!S)', rawmode):  # unsigned 32-bit samples, which Pillow holds as int32
+    scale, what = float(2 ** 32 - 1), '32-bit integer image'
+    values = array.astype(np.int32).view(np.uint32).astype(np.float64)
+  else:
+    scale, what = float(2 ** 31 - 1), '32-bit integer image'
+    values = array.astype(np.float64)
+  clipped = int(np.count_nonzero((values < 0) | (values > scale)))
+  gray = np.round(np.clip(values / scale, 0.0, 1.0) * 255.0).astype(np.uint8)
+  notes.append(f"{path.name}: {what} reduced to 8 bits" + (f" ({clipped} values outside the range clipped)"
+                                                             if clipped else ""))
+  return np.repeat(gray.reshape(gray.shape[:2])[..., None], 3, axis=-1)
+
+
+def _note_icc_profile(image, path, notes):
+  """A note when the image carries a colour profile other than sRGB: the codec codes the samples as stored, and
+  the decoded PNG has no profile, so such colours will look different."""
+  icc = image.info.get('icc_profile')
+  if not icc:
+    return
+  try:
+    import io  # pylint: disable=import-outside-toplevel
+    from PIL import ImageCms  # pylint: disable=import-outside-toplevel
+    description = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.profile_description or 'unnamed'
+  except (ImportError, OSError, ValueError, TypeError):
+    description = 'unreadable'
+  if 'srgb' not in description.lower():
+    notes.append(f"{path.name}: its ICC colour profile ({description.strip()}) is not applied: the colours are coded "
+                 "as stored, and the decoded PNG has no profile")
 
 
 def _as_viewers_show_it(image, path, notes):

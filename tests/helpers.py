@@ -41,8 +41,10 @@ def run_python(args, env=None, timeout=600, **kwargs):
                         timeout=timeout, check=False, **kwargs)
 
 
-def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32'):
-  """A model directory of configs/tiny.py's model: random weights, or trained for `steps` on tiny images."""
+def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32',
+                      calibration_images=None):
+  """A model directory of configs/tiny.py's model: random weights, or trained for `steps` on tiny images; with
+  calibration_images, its entropy path exported portable (integer)."""
   import jax  # pylint: disable=import-outside-toplevel
   from configs import tiny  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
@@ -59,5 +61,5 @@ def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', tran
   else:
     model = models.build(config)
     params = model.init(jax.random.PRNGKey(1), np.zeros((1, 64, 64, 3), np.float32))['params']
-  model_dir.export(params, config, folder / 'model')
+  model_dir.export(params, config, folder / 'model', calibration_images=calibration_images)
   return folder / 'model'

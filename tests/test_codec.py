@@ -11,7 +11,7 @@ import pytest
 import grm_jax
 from configs import tiny
 from grm_jax import cli, image_io, models, outputs
-from grm_jax.codec import model_dir
+from grm_jax.codec import model_dir, model_dir_fuzzing
 from grm_jax.training import trainer
 from tests.helpers import export_tiny_model, run_python, write_image_folder
 
@@ -309,12 +309,6 @@ class _Payload:
     return (pathlib.Path.touch, (pathlib.Path(self.marker),))
 
 
-def _rehash(folder):
-  meta = json.loads((folder / 'model.json').read_text())
-  meta['model_hash'] = model_dir._hash({n: (folder / n).read_bytes() for n in model_dir.FILES})  # pylint: disable=protected-access
-  (folder / 'model.json').write_text(json.dumps(meta))
-
-
 def test_a_model_directory_is_data_loading_one_runs_no_code(capsys, tmp_path, model_dirs, natural_image):
   """A tables.npz holding a pickled object (its hash recomputed, as an attacker would) is refused in one line, and
   the object is never unpickled; so are files that match their hash but describe no model."""
@@ -329,7 +323,7 @@ def test_a_model_directory_is_data_loading_one_runs_no_code(capsys, tmp_path, mo
   arrays['scale_table'] = np.array([_Payload(str(marker))], dtype=object)
   np.savez(buffer, **arrays)
   (folder / 'tables.npz').write_bytes(buffer.getvalue())
-  _rehash(folder)
+  model_dir_fuzzing.resign(folder)
   image_io.write_png(tmp_path / 'in.png', image_io.to_uint8(natural_image[:32, :32]))
   assert cli.main(['compress', str(tmp_path / 'in.png'), str(tmp_path / 'out.grm'), '--model', str(folder)]) == 1
   err = capsys.readouterr().err
@@ -337,7 +331,7 @@ def test_a_model_directory_is_data_loading_one_runs_no_code(capsys, tmp_path, mo
   assert not marker.exists() and not (tmp_path / 'out.grm').exists()
   shutil.copytree(model_dirs['grm'], tmp_path / 'model2')
   (tmp_path / 'model2' / 'config.json').write_text('{"model": {"family": "no-such-family"}}')
-  _rehash(tmp_path / 'model2')
+  model_dir_fuzzing.resign(tmp_path / 'model2')
   with pytest.raises(grm_jax.errors.GrmError, match='not a model this version'):
     grm_jax.load(tmp_path / 'model2')
   (tmp_path / 'model2' / 'model.json').write_text('{"model_hash": ')

@@ -82,6 +82,36 @@ def test_16_bit_rgb_and_gray_pngs_are_reduced_to_8_bits(tmp_path):
   assert (image[..., 0] == image[..., 2]).all() and notes == ['gray16.png: 16-bit image reduced to 8 bits']
 
 
+def test_32_bit_integer_and_float_tiffs_keep_their_range_instead_of_wrapping(tmp_path):
+  """Integers are scaled from their type's range and floats from 0 to 1: 232000 in a 32-bit TIFF is dark, not the
+  135 that wrapping 903 around 256 gives, and a float 1.0 is white, not black."""
+  signed = np.array([[0, 232000, 2 ** 30, 2 ** 31 - 1, -5]], np.int32)
+  Image.fromarray(signed, 'I').save(tmp_path / 'int32.tif')
+  image, notes = _read(tmp_path / 'int32.tif')
+  assert list(image[0, :, 0]) == [0, 0, 128, 255, 0] and (image[..., 0] == image[..., 1]).all()
+  assert notes == ['int32.tif: 32-bit integer image reduced to 8 bits (1 values outside the range clipped)']
+  floats = np.array([[0.0, 0.25, 0.5, 1.0, 1.5, np.nan]], np.float32)
+  Image.fromarray(floats, 'F').save(tmp_path / 'float.tif')
+  image, notes = _read(tmp_path / 'float.tif')
+  assert list(image[0, :, 0]) == [0, 64, 128, 255, 255, 0]
+  assert notes == ['float.tif: 32-bit float image (0 to 1) reduced to 8 bits (1 values outside the range clipped)']
+  Image.fromarray(np.array([[0, 30000, 65535]], np.uint16)).save(tmp_path / 'int16.tif')
+  image, notes = _read(tmp_path / 'int16.tif')
+  assert list(image[0, :, 0]) == [0, 117, 255] and notes == ['int16.tif: 16-bit image reduced to 8 bits']
+
+
+def test_a_colour_profile_other_than_srgb_is_noted_not_silently_dropped(tmp_path):
+  from PIL import ImageCms  # pylint: disable=import-outside-toplevel
+  profile = lambda kind: ImageCms.ImageCmsProfile(ImageCms.createProfile(kind)).tobytes()
+  Image.new('RGB', (8, 8), (10, 200, 30)).save(tmp_path / 'xyz.png', icc_profile=profile('XYZ'))
+  Image.new('RGB', (8, 8), (10, 200, 30)).save(tmp_path / 'srgb.png', icc_profile=profile('sRGB'))
+  image, notes = _read(tmp_path / 'xyz.png')
+  assert tuple(image[0, 0]) == (10, 200, 30)  # coded as stored
+  assert notes == ['xyz.png: its ICC colour profile (XYZ identity built-in) is not applied: the colours are coded '
+                   'as stored, and the decoded PNG has no profile']
+  assert _read(tmp_path / 'srgb.png')[1] == []
+
+
 @pytest.mark.parametrize('name', ['anim.gif', 'anim.png', 'anim.webp'])
 def test_an_animated_image_gives_its_first_frame_with_a_note(tmp_path, name):
   first, second = _pattern(), 255 - _pattern()

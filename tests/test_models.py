@@ -1,5 +1,6 @@
 """Every configuration builds, and runs one jit-compiled forward and backward pass with finite values."""
 import pathlib
+import re
 
 import jax
 import jax.numpy as jnp
@@ -61,12 +62,23 @@ def test_family_outputs(family, norm):
     np.testing.assert_array_equal(out['y_hat'], jnp.round(out['y_hat']))
 
 
-def test_build_rejects_unknown_family():
-  config = _load('tiny')
-  config.model.family = 'nope'
-  model = models.build(config)
-  with pytest.raises(ValueError, match="unknown model family 'nope'"):
-    model.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
+@pytest.mark.parametrize('field, value, message', [
+    ('family', 'nope', "model.family must be one of factorized, hyperprior, mean_scale, context, grm, got 'nope'"),
+    ('channels', 0, 'model.channels must be an integer from 1 to 1024, got 0'),
+    ('latent_channels', 10 ** 9, 'model.latent_channels must be an integer from 1 to 1024'),
+    ('hidden', True, 'model.hidden must be an integer'),
+    ('hidden', 16.0, 'model.hidden must be an integer'),
+    ('norm', None, 'model.norm must be one of gdn, gsdn'),
+    ('use_reference', 'yes', 'model.use_reference must be true or false'),
+    ('lambda_range', (0.1, 0.01), 'model.lambda_range must have low < high'),
+    ('lambda_range', (0.01, float('nan')), 'model.lambda_range must be a number'),
+    ('lambda_range', (0.01,), 'model.lambda_range must be empty or'),
+])
+def test_build_refuses_a_config_that_describes_no_model(field, value, message):
+  config = _load('tiny').model.to_dict()
+  config[field] = value
+  with pytest.raises(ValueError, match=re.escape(message)):
+    models.build(config)
 
 
 def test_ms_ssim_distortion_loss(natural_image):

@@ -15,6 +15,7 @@ import pytest
 
 from configs import tiny
 from grm_jax import losses, models
+from grm_jax.errors import GrmError
 from grm_jax.training import checkpoints, optim, parallel, trainer
 from tests.helpers import REPO, run_python, tensorflow_stage, write_image_folder
 
@@ -305,3 +306,21 @@ def test_parameter_bundle_round_trips_in_float16_chunks_and_refuses_a_damaged_ch
   files[2].unlink()
   with pytest.raises(trainer.GrmError, match='unreadable parameter bundle'):
     params_bundle.read(tmp_path / 'run')
+
+
+def test_a_run_never_mixes_into_a_folder_of_the_users(tmp_path):
+  config = tiny.get_config()
+  (tmp_path / 'notes.txt').write_text('mine')
+  with pytest.raises(GrmError, match=r'holds files that are not a training run.s \(notes.txt\)'):
+    trainer.train_and_evaluate(config, str(tmp_path))
+  (tmp_path / 'file').write_text('mine too')
+  with pytest.raises(GrmError, match='exists and is not a folder'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'file'))
+  assert (tmp_path / 'notes.txt').read_text() == 'mine' and (tmp_path / 'file').read_text() == 'mine too'
+  run = tmp_path / 'run'
+  (run / 'checkpoints').mkdir(parents=True)
+  (run / 'provenance.json').write_text('{}')
+  trainer.check_workdir(str(run))  # a run's own workdir: resumed
+  config.model.channels = 0
+  with pytest.raises(GrmError, match='the config describes no model: model.channels must be an integer'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'new'))

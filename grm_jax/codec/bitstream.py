@@ -1,4 +1,4 @@
-"""The .grm file format, version 2 (version 1 files are still read).
+"""The .grm file format, versions 2 and 3 (version 1 files are still read).
 
   offset  size  field
   0       4     magic b'GRMJ'
@@ -11,10 +11,14 @@
   29      4     lambda the image was coded at (IEEE-754 float32; a variable-rate model's decoder needs it)
   33      1     arithmetic of the entropy path: 0 = float32, as computed by the decoding machine's XLA (decodes
                 reliably only where it was encoded); 1 = exact integer (portable: any machine)
-  34      1     number of coded strings n
+  34      1     number of coded strings n (version 3: at 37, after the fold)
   35      4n    length of each string
   ...           the strings: z first (when present), then y
   end-4   4     CRC32 of everything before it
+
+Version 3 is version 2 for a thin image folded into a squarer one (codec/layout.py): two fields follow the
+arithmetic, the number of strips (2 bytes) and the fold's axis (1 byte), then n. The y and z shapes are those of the
+folded image. An image that is not folded is written as version 2, byte for byte as before.
 
 Version 1 (grm_jax before variable rate) has no lambda and no arithmetic field: n follows the z shape at offset
 29. Its files come from fixed-rate models, which need neither.
@@ -26,11 +30,13 @@ import zlib
 from grm_jax.errors import GrmError
 
 MAGIC = b'GRMJ'
-VERSION = 2
-READS = (1, 2)
+VERSION = 2  # what an unfolded image is written as
+FOLDED_VERSION = 3
+READS = (1, 2, 3)
 ARITHMETIC = {0: 'float32', 1: 'integer'}
-_FIXED = {1: struct.Struct('>4sB8sIIHHHHB'), 2: struct.Struct('>4sB8sIIHHHHfBB')}
-FIXED_HEADER = _FIXED[VERSION]  # the fixed part of a current file's header, up to and including the string count
+_FIXED = {1: struct.Struct('>4sB8sIIHHHHB'), 2: struct.Struct('>4sB8sIIHHHHfBB'),
+          3: struct.Struct('>4sB8sIIHHHHfBHBB')}
+FIXED_HEADER = _FIXED[VERSION]  # the fixed part of a version-2 header, up to and including the string count
 _CRC = struct.Struct('>I')
 
 
@@ -58,12 +64,19 @@ class Header:
   lambda_: float = None  # None in version 1 files
   arithmetic: int = 0
   version: int = VERSION
+  fold_strips: int = 1  # codec/layout.py's Fold; (1, 0) before version 3
+  fold_axis: int = 0
 
 
 def pack(header, strings):
-  """A version-2 file."""
-  fixed = _FIXED[VERSION].pack(MAGIC, VERSION, header.model_hash, header.height, header.width, *header.y_shape,
-                               *header.z_shape, header.lambda_, header.arithmetic, len(strings))
+  """A version-2 file, or version 3 for a folded image."""
+  fields = (header.model_hash, header.height, header.width, *header.y_shape, *header.z_shape, header.lambda_,
+            header.arithmetic)
+  if header.fold_strips > 1:
+    fixed = _FIXED[FOLDED_VERSION].pack(MAGIC, FOLDED_VERSION, *fields, header.fold_strips, header.fold_axis,
+                                        len(strings))
+  else:
+    fixed = _FIXED[VERSION].pack(MAGIC, VERSION, *fields, len(strings))
   body = fixed + b''.join(_CRC.pack(len(s)) for s in strings) + b''.join(strings)
   return body + _CRC.pack(zlib.crc32(body))
 
@@ -80,6 +93,10 @@ def _fields(data):
   if version == 1:
     _, _, model_hash, height, width, yh, yw, zh, zw, count = fixed.unpack_from(data)
     return Header(model_hash, height, width, (yh, yw), (zh, zw), version=1), count, fixed.size
+  if version == FOLDED_VERSION:
+    _, _, model_hash, height, width, yh, yw, zh, zw, lambda_, arithmetic, strips, axis, count = fixed.unpack_from(data)
+    return (Header(model_hash, height, width, (yh, yw), (zh, zw), lambda_, arithmetic, version, strips, axis), count,
+            fixed.size)
   _, _, model_hash, height, width, yh, yw, zh, zw, lambda_, arithmetic, count = fixed.unpack_from(data)
   return Header(model_hash, height, width, (yh, yw), (zh, zw), lambda_, arithmetic), count, fixed.size
 
@@ -113,6 +130,8 @@ def unpack(data):
     raise GrmError("truncated or damaged .grm file (its length does not match its header)")
   if zlib.crc32(data[:-_CRC.size]) != crc:
     raise GrmError("damaged .grm file (CRC mismatch)")
+  if header.height == 0 or header.width == 0:
+    raise GrmError(f"damaged .grm file (it claims a {header.width}x{header.height} image)")
   if header.arithmetic not in ARITHMETIC:
     raise GrmError(f"this .grm file's entropy path uses arithmetic {header.arithmetic}, which this grm_jax does "
                    "not know (a newer grm_jax wrote it)")

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from grm_jax import image_io, models
-from grm_jax.codec import bitstream, model_dir, portable_export, range_coder
+from grm_jax.codec import bitstream, layout, memory, model_dir, portable_export, range_coder
 from grm_jax.entropy_models import coding_order, gaussian_likelihood, portable
 from grm_jax.errors import GrmError
 from grm_jax.layers import exact
@@ -63,7 +63,8 @@ def _check_image(image):
   image = np.asarray(image)
   if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3 or min(image.shape[:2]) < 1:
     raise GrmError(f"compress takes a uint8 [H, W, 3] image, got {image.dtype} {list(image.shape)}")
-  if max(image.shape[:2]) > 65535 * 16:
+  folded = layout.folded_size(*image.shape[:2], layout.fold_for(*image.shape[:2]))
+  if max(layout.latent_shape(*folded)) > 65535:  # the file's latent shape fields are 16 bits
     raise GrmError(f"image too large: {image.shape[1]}x{image.shape[0]}")
   return image
 
@@ -89,8 +90,9 @@ class Codec:
       fn = getattr(models.ImageCompressor, name)
       return lambda p, *args: model.apply({'params': p}, *args, method=fn)
 
-    self._analysis = jax.jit(method('analysis'))
-    self._synthesis = jax.jit(method('synthesis'))
+    # The transforms at the image's resolution: compiled per shape, an image refused where they would not fit.
+    self._analysis = memory.BoundedJit(method('analysis'), 'analysis transform')
+    self._synthesis = memory.BoundedJit(method('synthesis'), 'synthesis transform')
     self._factorized_likelihood = jax.jit(method('factorized_likelihood'))
     self._add = jax.jit(lambda mu, symbols: mu + symbols.astype(jnp.float32))
     if self.family == 'factorized':
@@ -230,7 +232,8 @@ class Codec:
     lambda_ = self.check_lambda(lambda_)
     lambdas = self._lambdas(lambda_)
     encoded = self.encode(image, reconstruct=False, lambda_=lambda_)
-    y = self._analysis(self.params, image_io.to_float(image)[None], lambdas)
+    seen = layout.fold(image, layout.fold_for(*image.shape[:2]))
+    y = self._analysis(self.params, image_io.to_float(seen)[None], lambdas, size=image.shape[1::-1])
     z_hat = jnp.round(self._hyper_analysis(self.params, y, lambdas))
     hyper = self._float_hyper_features(self.params, z_hat, lambdas)
     return encoded, hyper
@@ -257,8 +260,12 @@ class Codec:
     lambdas = self._lambdas(lambda_)
     watch = _Stopwatch()
     height, width = image.shape[:2]
+    fold = layout.fold_for(height, width)
+    seen = layout.fold(image, fold)  # what the transforms see: the image, or a thin one folded squarer
+    if reconstruct:  # refused now, not after the entropy coding, where the synthesis would not fit
+      self._synthesis.prepare(self.params, self._latent_struct(*seen.shape[:2]), lambdas, size=(width, height))
     start = time.perf_counter()
-    y = self._analysis(self.params, image_io.to_float(image)[None], lambdas)
+    y = self._analysis(self.params, image_io.to_float(seen)[None], lambdas, size=(width, height))
     watch.add('network', start, y)
     strings, z_shape = [], (0, 0)
     if self.family == 'factorized':
@@ -279,10 +286,10 @@ class Codec:
     reconstruction = None
     if reconstruct:
       start = time.perf_counter()
-      reconstruction = self._reconstruct(y_hat, height, width, lambdas)
+      reconstruction = self._reconstruct(y_hat, fold, height, width, lambdas)
       watch.add('network', start)
     header = bitstream.Header(self.model_hash, height, width, tuple(y.shape[1:3]), z_shape, lambda_,
-                              self.arithmetic)
+                              self.arithmetic, fold_strips=fold.strips, fold_axis=fold.axis)
     return EncodeResult(bitstream.pack(header, strings), reconstruction, np.asarray(y_hat), bits, watch.seconds)
 
   def _encode_y(self, y, hyper, watch, progress=None):
@@ -330,9 +337,13 @@ class Codec:
     watch.add('range_coding', start)
     return y_hat, string, bits
 
-  def _reconstruct(self, y_hat, height, width, lambdas):
-    x_hat = self._synthesis(self.params, y_hat, lambdas)[0, :height, :width]
-    return image_io.to_uint8(np.asarray(x_hat))
+  def _latent_struct(self, height, width):
+    """The shape of y_hat for an image the transforms see at this size."""
+    return jax.ShapeDtypeStruct((1, *layout.latent_shape(height, width), self.model.latent_channels), jnp.float32)
+
+  def _reconstruct(self, y_hat, fold, height, width, lambdas):
+    x_hat = self._synthesis(self.params, y_hat, lambdas, size=(width, height))[0]
+    return layout.unfold(image_io.to_uint8(np.asarray(x_hat)), fold, height, width)
 
   # ---- decoding
 
@@ -347,13 +358,18 @@ class Codec:
     if header.version > 1 and header.arithmetic != self.arithmetic:
       raise GrmError(f"damaged .grm file (its entropy path arithmetic is {bitstream.ARITHMETIC[header.arithmetic]}, "
                      f"this model's is {bitstream.ARITHMETIC[self.arithmetic]})")
-    expected_y = tuple(-(-s // 16) for s in (header.height, header.width))
-    expected_y = tuple(-(-s // 4) * 4 for s in expected_y)
+    fold = layout.Fold(header.fold_strips, header.fold_axis)
+    if header.version >= bitstream.FOLDED_VERSION and fold != layout.fold_for(header.height, header.width):
+      raise GrmError("damaged .grm file (its fold is not the one an image of its size is coded with)")
+    seen = layout.folded_size(header.height, header.width, fold)
+    expected_y = layout.latent_shape(*seen)
     expected_z = (0, 0) if self.family == 'factorized' else tuple(s // 4 for s in expected_y)
     expected_strings = 1 if self.family == 'factorized' else 2
     if header.y_shape != expected_y or header.z_shape != expected_z or len(strings) != expected_strings:
       raise GrmError("damaged .grm file (latent shapes do not match the image size)")
     lambdas = self._lambdas_of_file(header)
+    size = (header.width, header.height)
+    self._synthesis.prepare(self.params, self._latent_struct(*seen), lambdas, size=size)  # before the long part
     watch = _Stopwatch()
     m = self.model.latent_channels
     if self.family == 'factorized':
@@ -366,7 +382,7 @@ class Codec:
       watch.add('network', start, hyper)
       y_hat = self._decode_y(strings[1], hyper, expected_y, watch, progress)
     start = time.perf_counter()
-    image = self._reconstruct(y_hat, header.height, header.width, lambdas)
+    image = self._reconstruct(y_hat, fold, header.height, header.width, lambdas)
     watch.add('network', start)
     return DecodeResult(image, np.asarray(y_hat), watch.seconds)
 

@@ -23,13 +23,15 @@ import numpy as np
 from flax import serialization
 
 from grm_jax import outputs
+from grm_jax.codec import model_checks
 from grm_jax.errors import GrmError
+from grm_jax.models import schema
 
 FILES = ('config.json', 'params.msgpack', 'tables.npz')
 PARAM_DTYPES = ('float32', 'float16')
 
 
-def _hash(payloads):
+def content_hash(payloads):
   digest = hashlib.sha256()
   for name in FILES:
     digest.update(name.encode())
@@ -80,7 +82,7 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
       'params.msgpack': serialization.to_bytes(jax.tree_util.tree_map(lambda p: p.astype(param_dtype), params)),
       'tables.npz': buffer.getvalue(),
   }
-  model_hash = _hash(payloads)
+  model_hash = content_hash(payloads)
   meta = {'model_hash': model_hash, 'param_dtype': param_dtype, 'family': config.model.family,
           'arithmetic': 'integer' if portable else 'float32',
           'exported': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
@@ -107,34 +109,62 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
 
 
 def load(model_dir):
-  """(config, params, tables, meta) of a model directory, checked against its hash."""
-  from grm_jax import models  # pylint: disable=import-outside-toplevel
+  """(config, params, tables, meta) of a model directory, checked against its hash and, as untrusted data, against
+  what the code that uses it relies on (codec/model_checks.py): anything else is a one-line GrmError."""
   model_dir = pathlib.Path(model_dir)
   if not model_dir.is_dir():
     raise GrmError(f"{model_dir}: no such model directory")
   missing = [name for name in FILES + ('model.json',) if not (model_dir / name).is_file()]
   if missing:
     raise GrmError(f"{model_dir}: not a model directory (missing {', '.join(missing)})")
-  payloads = {name: (model_dir / name).read_bytes() for name in FILES}
+  limits = {'config.json': model_checks.MAX_JSON_BYTES, 'model.json': model_checks.MAX_JSON_BYTES,
+            'params.msgpack': model_checks.MAX_PARAMS_BYTES, 'tables.npz': model_checks.MAX_TABLES_BYTES}
   try:
-    meta = json.loads((model_dir / 'model.json').read_text())
+    for name, limit in limits.items():
+      model_checks.check_size(name, (model_dir / name).stat().st_size, limit)
+    payloads = {name: (model_dir / name).read_bytes() for name in FILES}
+    meta_bytes = (model_dir / 'model.json').read_bytes()
   except ValueError as error:
-    raise GrmError(f"{model_dir}: model.json is not valid JSON ({error})") from None
-  if not isinstance(meta, dict) or _hash(payloads) != meta.get('model_hash'):
+    raise GrmError(f"{model_dir}: refused: {error}") from None
+  except OSError as error:
+    raise GrmError(f"{model_dir}: cannot read the model ({error.strerror or error})") from None
+  try:
+    meta = model_checks.read_json(meta_bytes, 'model.json')
+  except ValueError as error:
+    raise GrmError(f"{model_dir}: {error}") from None
+  if content_hash(payloads) != meta.get('model_hash'):
     raise GrmError(f"{model_dir}: files do not match the model hash in model.json (damaged or edited)")
   # A model directory is data: JSON, msgpack and an npz read without pickle, so loading one runs no code. Files
   # that match their hash but do not describe a model this version can build are refused in one line too.
   try:
-    config = ml_collections.ConfigDict(json.loads(payloads['config.json']))
-    model = models.build(config)
-    template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
-    template = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, meta.get('param_dtype', 'float32')),
-                                      template['params'])
-    params = serialization.from_bytes(template, payloads['params.msgpack'])
-    params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float32), params)
-    with np.load(io.BytesIO(payloads['tables.npz']), allow_pickle=False) as archive:
-      table_arrays = {name: archive[name] for name in archive.files}
-  except (ValueError, KeyError, TypeError, AttributeError) as error:
-    raise GrmError(f"{model_dir}: not a model this version of grm_jax can load ({type(error).__name__}: "
-                   f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    return _checked_model(payloads, meta)
+  except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise GrmError(f"{model_dir}: not a model this version of grm_jax can load ({reason})") from None
+
+
+def _checked_model(payloads, meta):
+  from grm_jax import models  # pylint: disable=import-outside-toplevel
+  config = ml_collections.ConfigDict(model_checks.read_json(payloads['config.json'], 'config.json'))
+  schema.check_lambda(config.get('lambda_'))
+  param_dtype = meta.get('param_dtype', 'float32')
+  if param_dtype not in PARAM_DTYPES:
+    raise ValueError(f"model.json: param_dtype {param_dtype!r} is not one of {PARAM_DTYPES}")
+  model = models.build(config)
+  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
+  template = template['params']
+  model_checks.check_size('params.msgpack', len(payloads['params.msgpack']),
+                          model_checks.parameter_bytes(template) + (1 << 20))
+  zeros = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, param_dtype), template)
+  try:
+    params = serialization.from_bytes(zeros, payloads['params.msgpack'])
+  except Exception as error:  # pylint: disable=broad-except  # msgpack and flax raise many kinds, all meaning this
+    raise ValueError("params.msgpack does not hold the parameters of the model its config describes "
+                     f"({type(error).__name__})") from None
+  model_checks.check_params(params, template, param_dtype)
+  params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float32), params)
+  table_arrays = model_checks.read_npz(payloads['tables.npz'], model_checks.TABLES_SLACK_BYTES +
+                                       model_checks.parameter_bytes(template))
+  coding_model = models.build(config, transform_dtype='float32')
+  model_checks.check_tables(table_arrays, model_checks.expected_tables(coding_model, config, params, table_arrays))
   return config, params, table_arrays, meta

@@ -5,6 +5,8 @@ Weights get a power-of-two scale per output column (layers/exact.quantize_dense)
 scale per tensor, from the largest magnitude the float model produces on calibration images (photographs from
 the training set, never the test set) at several lambdas across the model's range: 12 bits cover that range.
 """
+import collections
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -130,12 +132,20 @@ def convert(model, params, config, scale_table, images):
   if 4 * model.latent_channels * portable.KEY_LIMIT ** 2 >= 2 ** 30:
     raise GrmError(f"the portable path's search keys need M < 1024 (this model has M={model.latent_channels})")
   maxima = _intermediates(model, params, images, _calibration_lambdas(model, config))
-  e = {name: exponent_for(value) for name, value in maxima.items()}
-  m, mean_bits = model.latent_channels, portable.MEAN_BITS
-  qparams = {f'exponent/{name}': np.int32(e[name]) for name in ('z', 'y') if name in e}
+  return _quantized(model, params, config, scale_table, {name: exponent_for(v) for name, v in maxima.items()},
+                    z_gains)
 
-  levels = rate_levels(model, config)
-  qparams['rate_levels'] = levels
+
+def layout(model, params, config, scale_table):
+  """{key in tables.npz: (shape, dtype)} of the portable arrays a model of this config stores: what a model
+  directory's tables must hold, known without calibrating (the exponents change values, not shapes)."""
+  shape_only = lambda _, __, levels: np.zeros((len(levels), model.channels), np.int32)  # no model.apply: fast
+  arrays = _quantized(model, params, config, scale_table, collections.defaultdict(int), shape_only)
+  return {PREFIX + name: (np.shape(value), np.asarray(value).dtype) for name, value in arrays.items()}
+
+
+def z_gains(model, params, levels):
+  """The inverse z gains of each rate level, on the integer path's grid."""
   def inverse_gains(module, lambdas):
     if module.z_gains is None:
       return jnp.ones((len(levels), model.channels))
@@ -143,7 +153,17 @@ def convert(model, params, config, scale_table, images):
 
   gains = np.asarray(model.apply({'params': jax.device_put(params)}, jnp.asarray(levels), method=inverse_gains),
                      np.float64)
-  qparams['z_gain'] = np.round(gains * (1 << portable.GAIN_BITS)).astype(np.int32)
+  return np.round(gains * (1 << portable.GAIN_BITS)).astype(np.int32)
+
+
+def _quantized(model, params, config, scale_table, e, gains):
+  """The portable arrays, given each activation tensor's exponent (e, by tensor name) and gains(model, params,
+  levels), the integer z gains."""
+  m, mean_bits = model.latent_channels, portable.MEAN_BITS
+  qparams = {f'exponent/{name}': np.int32(e[name]) for name in ('z', 'y') if name == 'z' or model.autoregressive}
+
+  qparams['rate_levels'] = rate_levels(model, config)
+  qparams['z_gain'] = gains(model, params, qparams['rate_levels'])
 
   h_s = params['h_s']
   hyper_exponent = e['hyper'] if model.autoregressive else mean_bits
@@ -153,7 +173,7 @@ def convert(model, params, config, scale_table, images):
     kernel = np.asarray(h_s[name]['kernel'])
     bias = np.asarray(h_s[name]['bias'])
     if subpixel:
-      kernel, bias = np.asarray(subpixel_kernel(jnp.asarray(kernel))), np.tile(bias, 4)
+      kernel, bias = subpixel_kernel(kernel), np.tile(bias, 4)
     rows = _conv_rows(kernel)
     _store(qparams, f'h_s/{name}', quantize_dense(rows, bias, np.full(len(rows), e_in), e_out))
   if not model.autoregressive:

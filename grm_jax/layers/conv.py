@@ -129,7 +129,8 @@ def subpixel_kernel(kernel):
   kh, kw, c_in, c_out = kernel.shape
   if (kh, kw) != (5, 5):
     raise ValueError(f"sub-pixel mapping is defined for 5x5 kernels, got {kh}x{kw}")
-  padded = jnp.pad(kernel, ((1, 0), (1, 0), (0, 0), (0, 0)))  # [6, 6, I, O], tap t at index t + 1
+  xp = np if isinstance(kernel, np.ndarray) else jnp  # numpy at export: no eager XLA compiles
+  padded = xp.pad(kernel, ((1, 0), (1, 0), (0, 0), (0, 0)))  # [6, 6, I, O], tap t at index t + 1
   phased = padded.reshape(3, 2, 3, 2, c_in, c_out)  # [a, 1 - p_row, b, 1 - p_col, I, O]
   phased = phased[:, ::-1, :, ::-1]  # [a, p_row, b, p_col, I, O]
   return phased.transpose(0, 2, 4, 1, 3, 5).reshape(3, 3, c_in, 4 * c_out)

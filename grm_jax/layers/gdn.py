@@ -73,9 +73,12 @@ class GSDN(nn.Module):
     return (x - mean) / norm
 
 
+NORMS = ('gdn', 'gsdn')
+
+
 def normalization(kind, inverse=False, name=None, dtype=None):
   """The normalisation layer named by a config ('gdn' or 'gsdn')."""
-  layers = {'gdn': GDN, 'gsdn': GSDN}
+  layers = dict(zip(NORMS, (GDN, GSDN)))
   if kind not in layers:
-    raise ValueError(f"unknown normalisation {kind!r}; expected one of {sorted(layers)}")
+    raise ValueError(f"unknown normalisation {kind!r}; expected one of {NORMS}")
   return layers[kind](inverse=inverse, name=name, dtype=dtype)

@@ -25,12 +25,11 @@ import jax.numpy as jnp
 from grm_jax.entropy_models import (AutoregressiveEntropyParameters, FactorizedDensity, add_uniform_noise, bits,
                                     bounded_scale, gaussian_likelihood, round_with_offset, straight_through_round)
 from grm_jax.layers.gain import GainUnit, anchor_lambdas, middle_lambda
+from grm_jax.models.schema import FAMILIES, TRANSFORM_DTYPES
 from grm_jax.models.transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 
-FAMILIES = ('factorized', 'hyperprior', 'mean_scale', 'context', 'grm')
 AUTOREGRESSIVE = ('context', 'grm')
 STRIDE = 64  # g_a down-samples 16x and h_a 4x more
-TRANSFORM_DTYPES = ('float32', 'bfloat16')
 
 
 def pad_to_stride(x, stride=STRIDE):

@@ -255,11 +255,31 @@ class PendingMetrics:
     return {k: float(np.mean([s[k] for s in fetched])) for k in fetched[0]}
 
 
+# What a run writes into its workdir: anything else there is the user's, and the run goes elsewhere.
+WORKDIR_ENTRIES = ('checkpoints', 'tensorboard', 'provenance.json', '.provenance.json.tmp')
+
+
+def check_workdir(workdir):
+  """A GrmError unless workdir is new, empty, or a run's own (to resume): a run never mixes into a user's folder."""
+  if os.path.lexists(workdir) and not os.path.isdir(workdir):
+    raise GrmError(f"{workdir}: exists and is not a folder; give a folder for the run")
+  if os.path.isdir(workdir):
+    foreign = sorted(set(os.listdir(workdir)) - set(WORKDIR_ENTRIES))
+    if foreign:
+      raise GrmError(f"{workdir}: holds files that are not a training run's ({', '.join(foreign[:3])}"
+                     f"{', ...' if len(foreign) > 3 else ''}); give a new or empty folder, or the workdir of a run "
+                     "to resume")
+
+
 def train_and_evaluate(config, workdir):
   """Trains config's model in workdir, resuming from its latest checkpoint; returns the final host state."""
   check_batch_layout(config)
+  check_workdir(workdir)
   is_chief = jax.process_index() == 0
-  model = models.build(config)
+  try:
+    model = models.build(config)
+  except ValueError as error:
+    raise GrmError(f"the config describes no model: {error}") from None
   optimizer, schedule = optim.make_optimizer(config)
   state = init_state(model, optimizer, config)
   checkpoint_manager = checkpoints.manager(os.path.join(os.path.abspath(workdir), 'checkpoints'), config)
