@@ -2,9 +2,9 @@
 
   python benchmarks/fuzz_decoder.py --mutations 3000 --seed 0      # the shipped default model
 
-Files: crops of the two sample photographs and a flat image, coded by the model. Every mutation must decode or be
-refused with a GrmError (one line on the command line); anything else is listed as a failure, and the exit
-status is 1.
+Files: crops of the two sample photographs (one of them two rows high: a folded file), and a flat image, coded
+by the model. Every mutation must decode or be refused with a GrmError (one line on the command line); anything
+else is listed as a failure, and the exit status is 1.
 """
 import argparse
 import os
@@ -31,7 +31,8 @@ def main():
   codec = grm_jax.load(args.model)
   images = [image_io.read_image(os.path.join(SAMPLES, 'kodim23.png'))[:128, :192],
             image_io.read_image(os.path.join(SAMPLES, 'kodim15.png'))[64:192, :128],
-            np.full((64, 64, 3), 90, np.uint8)]
+            np.full((64, 64, 3), 90, np.uint8),
+            image_io.read_image(os.path.join(SAMPLES, 'kodim15.png'))[300:302, :]]  # thin: a folded, version-3 file
   files = [codec.compress(image) for image in images]
   for data in files:
     codec.decode(data)  # compiles

@@ -2,6 +2,7 @@
 model_dir_fuzzing.py), each loaded and used in a process of its own, and prints what happened.
 
   python benchmarks/fuzz_model_dirs.py --mutations 60 --seed 0      # the shipped default model
+  python benchmarks/fuzz_model_dirs.py --crafts --model context-small  # each named craft's refusal, in this process
 
 Each crafted directory must either be refused with one line on the command line (exit 1), or load and round-trip
 a photograph crop exactly (the decoder's output equals the encoder's reconstruction). A crash, a signal, a
@@ -46,7 +47,7 @@ def probe(folder):
 
 def _refusal_kind(stderr):
   text = stderr.strip().split('not a model this version of grm_jax can load (')[-1]
-  text = re.sub(r'/[^ ]*', 'PATH', text)
+  text = re.sub(r'(?<![\w])/[^ ]*', 'PATH', text)  # absolute paths; not parameter names such as g_a/conv_0
   text = re.sub(r'\d+(\.\d+)?', 'N', text)
   text = re.sub(r"'[^']*'", "'X'", text)
   return text[:70]
@@ -72,6 +73,23 @@ def run_one(folder, timeout, max_rss_mb):
   return f'failure: exit {done.returncode}', (lines[-1] if lines else '')[:200]
 
 
+def crafts_table(source):
+  """Each named craft loaded in this process: its refusal (the directory's path taken out) and the time taken."""
+  from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
+  from grm_jax.errors import GrmError  # pylint: disable=import-outside-toplevel
+  print('| craft | refusal (after "DIR: ") | load time |\n| --- | --- | --- |')
+  with tempfile.TemporaryDirectory() as scratch:
+    for i, name in enumerate(model_dir_fuzzing.CRAFTS):
+      folder = model_dir_fuzzing.craft(source, os.path.join(scratch, str(i)), name)
+      start = time.perf_counter()
+      try:
+        model_dir.load(folder)
+        message = 'LOADED: a failure'
+      except GrmError as error:
+        message = str(error).split(': ', 1)[1]
+      print(f"| {name} | {message.replace('|', '/')} | {time.perf_counter() - start:.2f} s |", flush=True)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--model', default=zoo.DEFAULT)
@@ -79,11 +97,14 @@ def main():
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument('--timeout', type=float, default=120.0)
   parser.add_argument('--max-rss-mb', type=float, default=4000.0)
+  parser.add_argument('--crafts', action='store_true', help="print each named craft's refusal and stop")
   parser.add_argument('--probe', help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.probe:
     return probe(args.probe)
   source = zoo.resolve(args.model)
+  if args.crafts:
+    return crafts_table(source)
   outcomes, refusals, failures, slowest = collections.Counter(), collections.Counter(), [], (0.0, '')
   rng = np.random.default_rng(args.seed)
   start = time.perf_counter()

@@ -8,7 +8,7 @@ import pytest
 
 import grm_jax
 from grm_jax import cli, image_io
-from grm_jax.codec import bitstream, layout, memory
+from grm_jax.codec import bitstream, fuzzing, layout, memory
 from grm_jax.errors import GrmError
 from tests.helpers import export_tiny_model
 
@@ -57,7 +57,7 @@ def test_thin_images_round_trip_exactly_as_version_3_files(grm_dir, natural_imag
 def test_a_folded_file_whose_fold_was_rewritten_is_refused(grm_dir, tmp_path, capsys):
   codec = grm_jax.load(grm_dir)
   data = codec.compress(np.full((1, 900, 3), 120, np.uint8))
-  offset = bitstream.FIXED_HEADER.size - 1  # the strip count follows the arithmetic field in version 3
+  offset = fuzzing.FIELDS[3]['fold_strips'][0]
   forged = bytearray(data[:-4])
   forged[offset:offset + 2] = (int.from_bytes(forged[offset:offset + 2], 'big') + 1).to_bytes(2, 'big')
   forged = bytes(forged) + zlib.crc32(bytes(forged)).to_bytes(4, 'big')
@@ -84,11 +84,9 @@ def test_an_image_whose_transforms_would_not_fit_in_memory_is_refused_before_any
   codec = grm_jax.load(grm_dir)
   image = np.full((96, 128, 3), 80, np.uint8)
   data = codec.compress(image)
-  needed = memory.program_bytes(codec._analysis.prepare(  # pylint: disable=protected-access
-      codec.params, image_io.to_float(image)[None], None, size=(128, 96)))
-  assert needed and needed > 2 * 96 * 128 * 12  # XLA accounts for the activations, not only the input
-  needed = min(needed, memory.program_bytes(codec._synthesis.prepare(  # pylint: disable=protected-access
-      codec.params, codec._latent_struct(96, 128), None, size=(128, 96))))  # pylint: disable=protected-access
+  needs = codec.transform_bytes(96, 128)
+  assert needs['analysis'] > 2 * 96 * 128 * 12  # XLA accounts for the activations, not only the input
+  needed = min(needs.values())
   free = {'bytes': needed - 1}
   monkeypatch.setattr(memory, 'available_bytes', lambda device=None: free['bytes'])
   fresh = grm_jax.load(grm_dir)  # nothing compiled yet for these shapes

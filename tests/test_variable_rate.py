@@ -180,8 +180,8 @@ def test_a_version_1_file_still_decodes(variable_dirs, natural_image):
   assert header.version == 1 and header.lambda_ is None
   np.testing.assert_array_equal(codec.decode(old).image, encoded.reconstruction)
   future = bytearray(encoded.data)
-  future[4] = 3
-  with pytest.raises(GrmError, match='unsupported .grm format version 3'):
+  future[4] = 4
+  with pytest.raises(GrmError, match=r'unsupported .grm format version 4 \(this grm_jax reads versions 1, 2, 3\)'):
     bitstream.unpack(bytes(future))
 
 

@@ -101,6 +101,11 @@ def _fields(data):
   return Header(model_hash, height, width, (yh, yw), (zh, zw), lambda_, arithmetic), count, fixed.size
 
 
+def header_size(version):
+  """Bytes of a file's fixed header (up to and including the string count) in a format version this reads."""
+  return _FIXED[version].size
+
+
 def check_magic(prefix):
   """A GrmError unless prefix (a file's first bytes, or all of a shorter file) can begin a .grm file."""
   if not MAGIC.startswith(prefix[:len(MAGIC)]):

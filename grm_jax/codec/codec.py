@@ -238,6 +238,15 @@ class Codec:
     hyper = self._float_hyper_features(self.params, z_hat, lambdas)
     return encoded, hyper
 
+  def transform_bytes(self, height, width, lambda_=None):
+    """{'analysis', 'synthesis'}: bytes each transform needs for an image of this size, by XLA's account of the
+    compiled program (None where XLA does not say); what encode and decode check against free memory."""
+    lambdas = self._lambdas(self.check_lambda(lambda_))
+    seen = layout.folded_size(height, width, layout.fold_for(height, width))
+    image = jax.ShapeDtypeStruct((1, *seen, 3), jnp.float32)
+    return {'analysis': self._analysis.needed_bytes(self.params, image, lambdas),
+            'synthesis': self._synthesis.needed_bytes(self.params, self._latent_struct(*seen), lambdas)}
+
   # ---- encoding
 
   def _code_factorized(self, values, watch):

@@ -19,11 +19,12 @@ import numpy as np
 from grm_jax.codec import bitstream
 from grm_jax.errors import GrmError
 
-HEADER = bitstream.FIXED_HEADER
-# (offset, struct format) of each header field a mutation may rewrite
-FIELDS = {'height': (13, '>I'), 'width': (17, '>I'), 'y_height': (21, '>H'), 'y_width': (23, '>H'),
-          'z_height': (25, '>H'), 'z_width': (27, '>H'), 'lambda': (29, '>f'), 'arithmetic': (33, '>B'),
-          'string_count': (34, '>B'), 'version': (4, '>B')}
+# (offset, struct format) of each header field a mutation may rewrite, by format version (3: a folded image)
+_COMMON = {'height': (13, '>I'), 'width': (17, '>I'), 'y_height': (21, '>H'), 'y_width': (23, '>H'),
+           'z_height': (25, '>H'), 'z_width': (27, '>H'), 'lambda': (29, '>f'), 'arithmetic': (33, '>B'),
+           'version': (4, '>B')}
+FIELDS = {2: {**_COMMON, 'string_count': (34, '>B')},
+          3: {**_COMMON, 'fold_strips': (34, '>H'), 'fold_axis': (36, '>B'), 'string_count': (37, '>B')}}
 
 
 def _signed(body):
@@ -32,19 +33,20 @@ def _signed(body):
 
 
 def _parts(data):
-  """(fixed header, string lengths, strings) of a valid version-2 file."""
-  count = data[HEADER.size - 1]
-  lengths = list(struct.unpack_from(f'>{count}I', data, HEADER.size))
-  offset, strings = HEADER.size + 4 * count, []
+  """(fixed header, strings) of a valid version-2 or version-3 file."""
+  size = bitstream.header_size(data[4])
+  count = data[size - 1]
+  lengths = list(struct.unpack_from(f'>{count}I', data, size))
+  offset, strings = size + 4 * count, []
   for length in lengths:
     strings.append(data[offset:offset + length])
     offset += length
-  return bytearray(data[:HEADER.size]), strings
+  return bytearray(data[:size]), strings
 
 
 def _assemble(fixed, strings):
   fixed = bytearray(fixed)
-  fixed[HEADER.size - 1] = len(strings) & 0xFF
+  fixed[-1] = len(strings) & 0xFF
   return _signed(bytes(fixed) + b''.join(struct.pack('>I', len(s)) for s in strings) + b''.join(strings))
 
 
@@ -58,8 +60,9 @@ def _flip_bits(data, rng, signed):
 
 def _rewrite_field(data, rng):
   fixed, strings = _parts(data)
-  name = list(FIELDS)[int(rng.integers(0, len(FIELDS)))]
-  offset, fmt = FIELDS[name]
+  fields = FIELDS[data[4]]
+  name = list(fields)[int(rng.integers(0, len(fields)))]
+  offset, fmt = fields[name]
   old = struct.unpack_from(fmt, fixed, offset)[0]
   if fmt == '>f':
     choices = [0.0, -1.0, float('nan'), float('inf'), 1e-30, 1e30, old * 2, old / 2]
@@ -93,7 +96,7 @@ def _swap_strings(data, other, rng):
 
 
 def mutations(files, seed):
-  """An endless stream of (kind, mutated bytes) from valid version-2 files, reproducible from the seed."""
+  """An endless stream of (kind, mutated bytes) from valid version-2 or 3 files, reproducible from the seed."""
   rng = np.random.default_rng(seed)
   while True:
     data = files[int(rng.integers(0, len(files)))]

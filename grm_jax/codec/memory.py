@@ -62,5 +62,9 @@ class BoundedJit:
       self._compiled[key] = compiled
     return self._compiled[key]
 
+  def needed_bytes(self, *args):
+    """Bytes the program needs for these arguments, compiled but neither run nor checked nor kept."""
+    return program_bytes(self._jitted.lower(*args).compile())
+
   def __call__(self, *args, size):
     return self.prepare(*args, size=size)(*args)
