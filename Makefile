@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/grm roundtrip --force samples/kodim23.png samples/kodim15.png
 
-# The README's results: the shipped models and Pillow's codecs on Kodak, real files. `make -j2 kodak` runs the two
+# results/README.md's Kodak results: the shipped models and Pillow's codecs on Kodak, real files. `make -j2 kodak` runs the two
 # evaluations side by side (about 20 minutes on 2 cores). The shipped models are variable-rate: each is measured at
 # CompressAI's qualities 1 to 6.
 KODAK ?= ../shared/data/kodak

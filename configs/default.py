@@ -26,14 +26,14 @@ def get_config():
   # and the loss stay float32. What GPU and TPU users train with; the codec always runs float32.
   config.model.transform_dtype = 'float32'
 
-  # Variable rate (README, "Variable rate"): one model for every lambda in (low, high); () is a fixed-rate model.
+  # Variable rate (docs/training.md, "Variable-rate models"): one model for every lambda in (low, high); () is a fixed-rate model.
   # Training draws each example's lambda log-uniformly from the range; gain vectors are learned at gain_anchors
   # lambdas log-spaced over it (on y, and on z when z_gain).
   config.model.lambda_range = ()
   config.model.gain_anchors = 6
   config.model.z_gain = True
   # A variable-rate batch's loss weighs each example by (middle of the range / its lambda) ^ this exponent, so that
-  # the high lambdas do not take most of the gradient (README, "Variable rate, measured": 0.5 beat 0 and 1).
+  # the high lambdas do not take most of the gradient (docs/training.md, "Variable rate, measured": 0.5 beat 0 and 1).
   config.lambda_weight_exponent = 0.5
 
   # Rate-distortion trade-off, CompressAI's convention: loss = lambda * 255^2 * MSE + bpp. A variable-rate model

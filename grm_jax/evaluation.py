@@ -84,7 +84,7 @@ def estimate_image(forward, params, name, image, lambda_=None):
   """Figures of one image from a forward pass of the model (no range coder): the estimated rate only.
 
   The autoregressive families' forward pass rounds y without the predicted mean, so its rate is a little above
-  what the codec's mean-shifted symbols cost (see the README)."""
+  what the codec's mean-shifted symbols cost (docs/evaluation.md)."""
   start = time.perf_counter()
   lambdas = None if lambda_ is None else np.full((1,), lambda_, np.float32)
   out = forward(params, image_io.to_float(image)[None], lambdas)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The paper's ablations at equal budget (issue 14; README, "The global reference: ablations"): five variants of
+# The paper's ablations at equal budget (results/README.md, "The global reference: ablations"): five variants of
 # configs/grm_ablation.py, 8000 steps each, same data order, on this 2-core CPU, then real files on Kodak.
 #
 #   recipes/ablations.sh train      # resumable: run it again to go on (MINUTES=N stops each run after N minutes)

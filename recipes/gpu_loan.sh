@@ -8,7 +8,7 @@
 #    0.0018-0.0483 (CompressAI's qualities 1-6), 256x256 crops (16x16 latents, as in the paper), batch 16, Adam
 #    at LR, constant, for MINUTES, from the shipped models (INIT, default grm-small / context-small; INIT=scratch
 #    starts from random parameters, what the next loan should try: at equal steps from scratch on 256x256 crops the
-#    ablations (README) put grm 3.1% below context, against 0.7% for the shipped pair, whose pretraining was on
+#    ablations (results/README.md) put grm 3.1% below context, against 0.7% for the shipped pair, whose pretraining was on
 #    128x128 crops); the float32
 #    parameters come back as OUT/grm.tar and OUT/context.tar (a bundle each: `grm export`, or init_from).
 # 2. With CHECKS=1 (the default), cross-device decoding: the CPU's real .grm files decoded on the GPU (the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The variable-rate measurement of the README ("Variable-rate models: measured"): three fixed-rate models of
+# The variable-rate measurement of docs/training.md ("Variable rate, measured"): three fixed-rate models of
 # configs/mean_scale_small.py against one variable-rate model over the same range, at equal steps per model (4000;
 # three weightings of the examples' losses) and at equal total compute (the unweighted variable model trained 8000
 # more steps, 12000 in all), on Kodak, real files.

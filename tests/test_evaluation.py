@@ -76,7 +76,7 @@ def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, c
     assert classical['psnr-rgb'][-1] > classical['psnr-rgb'][0]  # more bits, more quality
     assert classical['quality'] == sorted(evaluation.DEFAULT_QUALITIES[codec])
 
-  assert rd_table.main([str(out), str(tmp_path / 'results.jpeg.json')]) == 0  # the README's table
+  assert rd_table.main([str(out), str(tmp_path / 'results.jpeg.json')]) == 0  # results/README.md's table
   table = capsys.readouterr().out.splitlines()
   assert len(table) == 2 + 2 + len(evaluation.DEFAULT_QUALITIES['jpeg'])
   assert all(row.count('|') == 9 for row in table) and pathlib.Path(tiny_models[0]).name in table[2] + table[3]

@@ -90,7 +90,7 @@ CARRIERS = ('float32', 'int8')
 
 
 def default_carrier():
-  """The faster carrier, as measured (docs in README, "A portable entropy path"): int8 on current XLA, whose CPU
+  """The faster carrier, as measured (docs/portable.md): int8 on current XLA, whose CPU
   backend has int8 dot kernels (the paper-size model's entropy path 1.3x faster on an AVX-512 VNNI CPU, 1.9x with
   AMX; small models level), float32 on the XLA of jax 0.5, where int8 dots ran 5x slower."""
   import jax  # pylint: disable=import-outside-toplevel
