@@ -18,6 +18,9 @@ def get_config():
   config.model.use_reference = True  # grm only: the global reference (ablation: False)
   config.model.use_confidence = True  # grm only: gate the reference by U as well as S
   config.model.gating = 'product'  # product: feature * S * U; channels: S and U as extra inputs; blind: zeroed
+  # grm only: how many earlier positions the reference stage reads, the most similar first, each gated by its own
+  # S and U (the paper: 1).
+  config.model.references = 1
   # Coding order of latent positions. wavefront (rank 3 * row + col) decodes an anti-diagonal per step: 5x faster
   # than raster (the paper's order) for the paper-size GRM on a CPU. Training uses the same order, so a model is
   # decoded in the order it was trained with.

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Error bars for the ablation table: grm, context and blind of configs/grm_ablation.py at more seeds (parameter
 # initialisation and data order: config.seed), each arm on the same seeds; seed 0 is recipes/ablations.sh's run.
+# top3 reads the three most similar earlier positions instead of one (model.references=3).
 #
 #   recipes/seeds.sh train      # resumable: run it again to go on; one run at a time per core, nice'd
 #   recipes/seeds.sh evaluate   # exports and evaluates every finished run on Kodak at 6 lambdas
@@ -17,11 +18,12 @@ declare -A ARM=(
   [grm]=""
   [context]="--config.model.family=context"
   [blind]="--config.model.gating=blind"
+  [top3]="--config.model.references=3"  # beyond the paper: the three most similar earlier positions
 )
 
-train() {  # core 0: grm then blind; core 1: context; seed by seed
+train() {  # core 0: grm, blind; core 1: context, top3; seed by seed
   for seed in $SEEDS; do
-    for core_arms in "0:grm blind" "1:context"; do
+    for core_arms in "0:grm blind" "1:context top3"; do
       core=${core_arms%%:*}
       (for arm in ${core_arms#*:}; do
          nice taskset -c "$core" $PY train.py --config configs/grm_ablation.py --workdir "$RUNS/$arm-s$seed" \

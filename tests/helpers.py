@@ -42,9 +42,9 @@ def run_python(args, env=None, timeout=600, **kwargs):
 
 
 def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32',
-                      calibration_images=None):
-  """A model directory of configs/tiny.py's model: random weights, or trained for `steps` on tiny images; with
-  calibration_images, its entropy path exported portable (integer)."""
+                      calibration_images=None, model_overrides=None):
+  """A model directory of configs/tiny.py's model (config.model updated with model_overrides): random weights, or
+  trained for `steps` on tiny images; with calibration_images, its entropy path exported portable (integer)."""
   import jax  # pylint: disable=import-outside-toplevel
   from configs import tiny  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
@@ -52,6 +52,7 @@ def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', tran
   from grm_jax.training import trainer  # pylint: disable=import-outside-toplevel
   config = tiny.get_config()
   config.model.family, config.model.order, config.model.transform_dtype = family, order, transform_dtype
+  config.model.update(model_overrides or {})
   folder = tmp_path_factory.mktemp(f'{family}_model')
   if steps:
     write_image_folder(folder / 'train', count=8, size=(96, 96), seed=5)

@@ -40,7 +40,9 @@ def _parameter_fn(family, **model_overrides):
 
 @pytest.mark.parametrize('family,overrides', [('context', {}), ('grm', {}), ('grm', {'gating': 'channels'}),
                                               ('grm', {'gating': 'blind'}),
-                                              ('grm', {'order': 'raster'}), ('grm', {'order': 'wavefront'})])
+                                              ('grm', {'order': 'raster'}), ('grm', {'order': 'wavefront'}),
+                                              ('grm', {'references': 3}),
+                                              ('grm', {'references': 3, 'gating': 'channels'})])
 def test_prediction_never_depends_on_current_or_later_positions(family, overrides):
   predict, m, order = _parameter_fn(family, **overrides)
   key_y, key_h = jax.random.split(jax.random.PRNGKey(42))
@@ -107,3 +109,24 @@ def test_only_the_blind_control_ignores_its_reference(gating, sees_reference):
   moved = [name for name in ('mu', 'sigma', 'stage1_mu', 'stage1_sigma')
            if not np.array_equal(base[name][0, 3, 4], changed[name][0, 3, 4])]
   assert bool(moved) == sees_reference, moved
+
+
+@pytest.mark.parametrize('count', [1, 3])
+def test_several_references_are_the_most_similar_earlier_positions_in_order(count):
+  """best_references (float) and the portable path's integer search pick the same k: the most similar earlier
+  positions, most similar first, ties to the lowest index; ranks beyond the candidates are marked not found."""
+  from grm_jax.entropy_models import portable  # pylint: disable=import-outside-toplevel
+  from grm_jax.entropy_models.autoregressive import best_references  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(count)
+  similarities = rng.integers(-4, 5, (20, 20)).astype(np.float32)  # many ties
+  candidates = np.asarray(coding_order.earlier_mask(4, 5, 'wavefront'))
+  index, score, found = (np.asarray(v) for v in best_references(jnp.asarray(similarities / 4), candidates, count))
+  q_index, q_score, q_found = (np.asarray(v) for v in portable._best_references(  # pylint: disable=protected-access
+      jnp.asarray(similarities * 4096), candidates, count))
+  for j in range(20):
+    earlier = np.flatnonzero(candidates[j])
+    expected = earlier[np.argsort(-similarities[j, earlier], kind='stable')][:count]
+    assert list(index[j, :len(expected)]) == list(expected) == list(q_index[j, :len(expected)])
+    assert list(found[j]) == list(q_found[j]) == [r < len(earlier) for r in range(count)]
+    np.testing.assert_allclose(score[j, :len(expected)], np.clip(similarities[j, expected] / 4, 1e-8, 1))
+    assert list(q_score[j, :len(expected)]) == list(np.clip(similarities[j, expected] * 4096, 0, 1 << 14))

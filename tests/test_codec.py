@@ -21,6 +21,7 @@ def model_dirs(tmp_path_factory):
   dirs = {family: export_tiny_model(tmp_path_factory, family) for family in models.FAMILIES}
   dirs['grm-raster'] = export_tiny_model(tmp_path_factory, 'grm', order='raster')
   dirs['grm-bfloat16'] = export_tiny_model(tmp_path_factory, 'grm', transform_dtype='bfloat16')  # trained in mixed precision
+  dirs['grm-3-references'] = export_tiny_model(tmp_path_factory, 'grm', model_overrides={'references': 3})
   return dirs
 
 
@@ -31,7 +32,7 @@ def _images(natural_image):
           '64x64': natural[100:164, 300:364], '100x75': natural[200:300, 0:75]}
 
 
-@pytest.mark.parametrize('family', models.FAMILIES + ('grm-raster', 'grm-bfloat16'))
+@pytest.mark.parametrize('family', models.FAMILIES + ('grm-raster', 'grm-bfloat16', 'grm-3-references'))
 def test_round_trip_is_exact(family, model_dirs, natural_image):
   codec = grm_jax.load(model_dirs[family])
   assert codec.model.transform_dtype == 'float32'  # the codec runs float32 whatever precision trained the model

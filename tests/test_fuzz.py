@@ -15,9 +15,10 @@ SECONDS_PER_DECODE = 10.0
 PEAK_RSS_MB = 4000
 
 
-@pytest.mark.parametrize('family', ['grm', 'mean_scale', 'factorized'])
+@pytest.mark.parametrize('family', ['grm', 'mean_scale', 'factorized', 'grm-3-references'])
 def test_every_mutation_decodes_or_is_refused_in_one_line(family, tmp_path_factory, natural_image):
-  codec = grm_jax.load(export_tiny_model(tmp_path_factory, family))
+  overrides = {'references': 3} if family == 'grm-3-references' else None
+  codec = grm_jax.load(export_tiny_model(tmp_path_factory, family.split('-')[0], model_overrides=overrides))
   natural = image_io.to_uint8(natural_image)
   images = [natural[:64, :64], natural[200:232, 300:364], np.full((64, 64, 3), 90, np.uint8),
             natural[300:302, :512]]  # the last one thin: a folded, version-3 file

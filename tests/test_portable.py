@@ -94,10 +94,13 @@ def test_normalised_keys_have_length_near_128_and_zero_keys_stay_zero():
 # ---- export and the codec
 
 
-@pytest.mark.parametrize('family', ['grm', 'context', 'mean_scale', 'hyperprior'])
+@pytest.mark.parametrize('family', ['grm', 'context', 'mean_scale', 'hyperprior', 'grm-3-references'])
 def test_portable_export_round_trips_exactly_and_says_so_in_the_file(tmp_path_factory, tmp_path, family):
-  float_dir = export_tiny_model(tmp_path_factory, family)
+  float_dir = export_tiny_model(tmp_path_factory, family.split('-')[0])
   config, params, _, _ = model_dir.load(float_dir)
+  if family == 'grm-3-references':  # beyond the paper: the three most similar earlier positions
+    config.model.references, config.model.gating = 3, 'channels'
+    params = grm_jax.models.build(config).init(jax.random.PRNGKey(2), np.zeros((1, 64, 64, 3), np.float32))['params']
   if family == 'grm':
     config.model.lambda_range = (0.0018, 0.0483)  # variable rate: z's gains become integer tables
     params = grm_jax.models.build(config).init(jax.random.PRNGKey(1), np.zeros((1, 64, 64, 3), np.float32))['params']
@@ -199,6 +202,21 @@ def test_portable_decode_is_bit_identical_when_sums_run_in_another_order(default
   assert mismatches == 0 and np.array_equal(decoded.y_hat, encoded.y_hat)
   decoded, mismatches = _replayed(_codec(default_model, carrier='int8'), encoded, streams)  # integer sums
   assert mismatches == 0 and np.array_equal(decoded.y_hat, encoded.y_hat)
+
+
+def test_several_references_decode_bit_identically_when_sums_run_in_another_order(tmp_path_factory, natural_image):
+  """The three-reference variant's integer search and gating are exact too: the platform simulator's orders."""
+  folder = export_tiny_model(tmp_path_factory, 'grm', model_overrides={'references': 3},
+                             calibration_images=[natural_image[:128, :128]])
+  config, params, tables, meta = model_dir.load(folder)
+  model = {'config': config, 'params': params, 'tables': tables, 'meta': meta}
+  image = image_io.to_uint8(natural_image[100:260, 200:392])
+  with replay.recording() as streams:
+    encoded = _codec(model).encode(image)
+  for kind, seed in (('blocked', 1), ('int64', 0)):
+    with exact.summation(kind, seed):
+      decoded, mismatches = _replayed(_codec(model), encoded, streams)
+    assert mismatches == 0 and np.array_equal(decoded.y_hat, encoded.y_hat), kind
 
 
 def test_the_float_path_fails_the_same_test(default_model):

@@ -191,9 +191,10 @@ def _quantized(model, params, config, scale_table, e, gains):
     _store(qparams, 'reference_conv', quantize_dense(rows, entropy['reference_conv']['bias'],
                                                      np.full(len(rows), e['y']), e['reference_conv']))
     _store_network(qparams, 'local_params', entropy['local_params'], np.full(2 * m, e['context']), e)
-    inputs.append(np.full(2 * m, e['reference_conv']))
-    if model.gating == 'channels':
-      inputs.append(np.full(2, 11))  # S and U at 2^-11 (portable._gate)
+    for _ in range(model.references):  # each reference's feature (and S and U), side by side
+      inputs.append(np.full(2 * m, e['reference_conv']))
+      if model.gating == 'channels':
+        inputs.append(np.full(2, 11))  # S and U at 2^-11 (portable._gate)
     table, shifts = confidence_table(scale_table)
     qparams['confidence_table'], qparams['confidence_shift'] = table, shifts
   inputs.append(np.full(2 * m, e['hyper']))

@@ -4,7 +4,8 @@ The prediction for a position cascades three stages, each a Gaussian per latent 
   1. local:     a 5x5 masked convolution over earlier positions, then PN1.
   2. reference: the earlier position whose causal neighbourhood is most like the current one (cosine search),
                 its masked 3x3 feature, gated by the similarity S and by the confidence U (how well stage 1
-                predicted the reference's own value); PN2.
+                predicted the reference's own value); PN2. With `references` = k > 1 (beyond the paper), the k
+                most similar earlier positions, each gated by its own S and U, side by side.
   3. final:     PN3 over [local, reference, hyper features]. Only this stage is coded (one Gaussian per element).
 Stages 1 and 2 are trained as predictors of their own (an auxiliary rate term), so that U measures a real
 prediction. Everything that looks at other positions asks `coding_order` what "earlier" means, in training as in
@@ -60,6 +61,17 @@ def best_reference(similarities, candidates):
   return index, score, found
 
 
+def best_references(similarities, candidates, count):
+  """best_reference for the `count` most similar candidates, most similar first: index, S and found [..., count].
+  count = 1 is the paper's search, computed as before (argmax); ties go to the lowest index either way."""
+  if count == 1:
+    return tuple(value[..., None] for value in best_reference(similarities, candidates))
+  masked = jnp.where(candidates, similarities, -2.0)
+  scores, index = jax.lax.top_k(masked, count)
+  found = scores > -1.5  # a real candidate: cosines lie in [-1, 1]
+  return index, jnp.where(found, jnp.clip(scores, SCORE_FLOOR, 1.0), SCORE_FLOOR), found
+
+
 def confidence_map(y_hat, mu, sigma):
   """U at every position: the mean over channels of the probability that (mu, sigma) gave y_hat."""
   return jnp.clip(jnp.mean(gaussian_likelihood(y_hat, mu, sigma), axis=-1), SCORE_FLOOR, 1.0)
@@ -78,6 +90,7 @@ class AutoregressiveEntropyParameters(nn.Module):
   use_confidence: bool = True
   gating: str = 'product'
   order: str = 'raster'
+  references: int = 1  # earlier positions the reference stage reads (the paper: 1)
 
   def setup(self):
     m = self.latent_channels
@@ -91,14 +104,17 @@ class AutoregressiveEntropyParameters(nn.Module):
     self.final_params = ParameterNet((self.hidden, self.hidden, 2 * m))
 
   def _gate(self, feature, similarity, confidence):
-    """Shapes the reference feature by how alike (S) and how trustworthy (U) the reference is. 'blind' zeroes it:
-    grm's networks and stage losses without the reference's information, the control that tells what the
-    reference itself is worth from what the extra networks are."""
+    """Shapes each reference feature [..., k, 2M] by how alike (S) and how trustworthy (U) its reference is
+    ([..., k]), and lays the k side by side: [..., k * width]. 'blind' zeroes them: grm's networks and stage
+    losses without the reference's information, the control that tells what the reference itself is worth from
+    what the extra networks are."""
     if self.gating == 'blind':
-      return jnp.zeros_like(feature)
-    if self.gating == 'channels':
-      return jnp.concatenate([feature, similarity[..., None], confidence[..., None]], axis=-1)
-    return feature * (similarity * confidence)[..., None]
+      gated = jnp.zeros_like(feature)
+    elif self.gating == 'channels':
+      gated = jnp.concatenate([feature, similarity[..., None], confidence[..., None]], axis=-1)
+    else:
+      gated = feature * (similarity * confidence)[..., None]
+    return gated.reshape(*gated.shape[:-2], -1)
 
   def __call__(self, y_hat, hyper, drop_reference=False):
     """All positions at once. Returns (mu, sigma, aux) where aux holds the earlier stages and the scores.
@@ -112,18 +128,20 @@ class AutoregressiveEntropyParameters(nn.Module):
       keys = descriptors(patches).reshape(b, h * w, 4 * m)
       similarities = jnp.einsum('bjd,bid->bji', keys, keys)  # one HW x HW matrix per image, not per channel
       candidates = jnp.broadcast_to(coding_order.earlier_mask(h, w, self.order), similarities.shape)
-      index, similarity, found = best_reference(similarities, candidates)
+      index, similarity, found = best_references(similarities, candidates, self.references)  # [B, HW, k]
+      k = self.references
       confidence = jnp.ones_like(similarity)
       if self.use_confidence:
-        confidence = gather_positions(confidence_map(y_hat, *local_stage).reshape(b, h * w, 1), index)[..., 0]
+        confidence = gather_positions(confidence_map(y_hat, *local_stage).reshape(b, h * w, 1),
+                                      index.reshape(b, h * w * k)).reshape(b, h * w, k)
         confidence = jnp.where(found, confidence, SCORE_FLOOR)
-      features = gather_positions(self.reference_conv(y_hat).reshape(b, h * w, 2 * m), index)
-      features = jnp.where(found[..., None], features, 0.0)
+      features = gather_positions(self.reference_conv(y_hat).reshape(b, h * w, 2 * m), index.reshape(b, h * w * k))
+      features = jnp.where(found[..., None], features.reshape(b, h * w, k, 2 * m), 0.0)
       reference = self._gate(features, similarity, confidence).reshape(b, h, w, -1)
       reference_stage = split_gaussian(self.reference_params(jnp.concatenate([local, reference], axis=-1)))
       inputs.append(jnp.zeros_like(reference) if drop_reference else reference)
-      aux = {'stages': [local_stage, reference_stage], 'reference_index': index.reshape(b, h, w),
-             'similarity': similarity.reshape(b, h, w), 'confidence': confidence.reshape(b, h, w)}
+      aux = {'stages': [local_stage, reference_stage], 'reference_index': index[..., 0].reshape(b, h, w),
+             'similarity': similarity[..., 0].reshape(b, h, w), 'confidence': confidence[..., 0].reshape(b, h, w)}
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper], axis=-1)))
     return mu, sigma, aux
 
@@ -150,11 +168,11 @@ class AutoregressiveEntropyParameters(nn.Module):
     if self.use_reference:
       pending['local_stage'] = split_gaussian(self.local_params(local))
       pending['key'] = descriptors(patches[:, 1:4, 1:4])
-      index, similarity, found = best_reference(pending['key'] @ state['keys'].T, candidates)
+      index, similarity, found = best_references(pending['key'] @ state['keys'].T, candidates, self.references)
       confidence = 1.0
       if self.use_confidence:
         confidence = jnp.where(found, state['confidences'][index], SCORE_FLOOR)
-      feature = jnp.where(found[:, None], state['features'][index], 0.0)
+      feature = jnp.where(found[..., None], state['features'][index], 0.0)  # [K, k, 2M]
       inputs.append(self._gate(feature, similarity, jnp.broadcast_to(confidence, similarity.shape)))
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper_at], axis=-1)))
     return mu, sigma, pending

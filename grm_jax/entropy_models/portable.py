@@ -16,6 +16,7 @@ Outputs that the codec sees (mu, sigma, y_hat) are float32 values that hold thes
 Parameters are a flat dict of arrays ("qparams", with the coding tables' scale_table); `spec` is the float model
 (an ImageCompressor), for its structure only.
 """
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -128,24 +129,32 @@ def normalised_keys(neighbours):
   return jnp.where(norm > 0, scaled, 0).astype(jnp.float32)
 
 
-def _best_reference(similarities, candidates):
-  """(index, S in units of 2^-14, found): argmax takes the lowest index among equal scores on every backend."""
+def _best_references(similarities, candidates, count):
+  """(index, S in units of 2^-14, found) [K, count], most similar first. The similarities are exact integers, and
+  argmax (count 1) and top_k both take the lowest index among equal scores on every backend."""
   masked = jnp.where(candidates, similarities, -float(1 << 20))
-  index = jnp.argmax(masked, axis=-1)
-  found = jnp.any(candidates, axis=-1)
-  score = jnp.where(found, jnp.clip(jnp.max(masked, axis=-1), 0, 1 << SIMILARITY_BITS), 0).astype(jnp.int32)
+  if count == 1:
+    index, best = jnp.argmax(masked, axis=-1)[:, None], jnp.max(masked, axis=-1)[:, None]
+    found = jnp.any(candidates, axis=-1)[:, None]
+  else:
+    best, index = jax.lax.top_k(masked, count)
+    found = best > -float(1 << 19)
+  score = jnp.where(found, jnp.clip(best, 0, 1 << SIMILARITY_BITS), 0).astype(jnp.int32)
   return index, score, found
 
 
 def _gate(spec, feature, similarity, confidence):
+  """feature [K, k, 2M], similarity and confidence [K, k] -> [K, k * width], as AutoregressiveEntropyParameters."""
   if spec.gating == 'blind':
-    return jnp.zeros_like(feature)
-  if spec.gating == 'channels':
+    gated = jnp.zeros_like(feature)
+  elif spec.gating == 'channels':
     scores = [jnp.minimum(similarity >> (SIMILARITY_BITS - 11), ACTIVATION_LIMIT - 1),
               jnp.minimum(confidence >> (CONFIDENCE_BITS - 11), ACTIVATION_LIMIT - 1)]
-    return jnp.concatenate([feature] + [s[:, None] for s in scores], axis=-1)
-  gate = (similarity * confidence) >> CONFIDENCE_BITS  # S * U in units of 2^-14
-  return shift_round(feature * gate[:, None], SIMILARITY_BITS)
+    gated = jnp.concatenate([feature] + [s[..., None] for s in scores], axis=-1)
+  else:
+    gate = (similarity * confidence) >> CONFIDENCE_BITS  # S * U in units of 2^-14
+    gated = shift_round(feature * gate[..., None], SIMILARITY_BITS)
+  return gated.reshape(gated.shape[0], -1)
 
 
 def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates):
@@ -158,11 +167,12 @@ def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates):
     pending['local_mu'] = local_mu
     pending['local_index'] = scale_index(qparams['scale_table'], local_sigma)
     pending['key'] = normalised_keys(_taps(patches[:, 1:4, 1:4], REFERENCE_TAPS[:4]))
-    index, similarity, found = _best_reference(small_dot(pending['key'], state['keys'].T), candidates)
+    index, similarity, found = _best_references(small_dot(pending['key'], state['keys'].T), candidates,
+                                                spec.references)
     confidence = jnp.full_like(similarity, 1 << CONFIDENCE_BITS)
     if spec.use_confidence:
       confidence = jnp.where(found, state['confidences'][index], 1)
-    feature = jnp.where(found[:, None], state['features'][index], 0)
+    feature = jnp.where(found[..., None], state['features'][index], 0)  # [K, k, 2M]
     inputs.append(_gate(spec, feature, similarity, confidence))
   mu, sigma = _mean_and_scale(_network(qparams, 'final_params', jnp.concatenate(inputs + [hyper_at], axis=-1)))
   return mu, sigma, pending

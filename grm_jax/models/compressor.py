@@ -47,6 +47,7 @@ class ImageCompressor(nn.Module):
   use_reference: bool = True
   use_confidence: bool = True
   gating: str = 'product'
+  references: int = 1  # grm: earlier positions the reference stage reads (the paper: 1)
   order: str = 'raster'
   # Mixed precision: the computation dtype of g_a, g_s, h_a and h_s. Their parameters, the entropy model and the
   # loss stay float32 (the entropy model's likelihoods need the precision); inputs and outputs of the transforms
@@ -79,7 +80,7 @@ class ImageCompressor(nn.Module):
     if self.family in AUTOREGRESSIVE:
       self.y_parameters = AutoregressiveEntropyParameters(
           m, self.hidden, use_reference=self.family == 'grm' and self.use_reference,
-          use_confidence=self.use_confidence, gating=self.gating, order=self.order)
+          use_confidence=self.use_confidence, gating=self.gating, order=self.order, references=self.references)
 
   @property
   def autoregressive(self):

@@ -17,6 +17,7 @@ TRANSFORM_DTYPES = ('float32', 'bfloat16')
 MAX_CHANNELS = 1024
 MAX_HIDDEN = 8192
 MAX_GAIN_ANCHORS = 64
+MAX_REFERENCES = 16
 LAMBDA_BOUNDS = (1e-6, 1e3)
 
 
@@ -68,6 +69,7 @@ def check_model_config(config):
       'use_reference': _flag(config, 'use_reference', True),
       'use_confidence': _flag(config, 'use_confidence', True),
       'gating': _choice(config, 'gating', GATINGS, 'product'),
+      'references': _integer(config, 'references', 1, MAX_REFERENCES, 1),
       'order': _choice(config, 'order', ORDERS, 'raster'),
       'transform_dtype': _choice(config, 'transform_dtype', TRANSFORM_DTYPES, 'float32'),
       'lambda_range': lambda_range,
