@@ -242,12 +242,13 @@ def test_atomic_output_keeps_the_old_file_when_interrupted(tmp_path):
   assert list(tmp_path.iterdir()) == [target]
 
 
-def test_export_command_and_damaged_model_dir(capsys, tmp_path):
+def test_export_command_and_damaged_model_dir(capsys, tmp_path, monkeypatch):
   config = tiny.get_config()
   write_image_folder(tmp_path / 'train', count=4, size=(64, 64))
   config.train_data, config.num_steps = f'folder:{tmp_path / "train"}', 2
-  trainer.train_and_evaluate(config, str(tmp_path / 'work'))
-  assert cli.main(['export', str(tmp_path / 'work'), str(tmp_path / 'model')]) == 0
+  monkeypatch.chdir(tmp_path)
+  trainer.train_and_evaluate(config, 'work')  # paths relative to the working directory, as users type them
+  assert cli.main(['export', 'work', 'model']) == 0
   assert 'exported step 2' in capsys.readouterr().out
   meta = json.loads((tmp_path / 'model' / 'model.json').read_text())
   assert meta['steps'] == 2 and meta['train_data'].startswith('folder:') and 'machine' in meta

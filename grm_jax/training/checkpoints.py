@@ -5,13 +5,14 @@ Orbax writes each checkpoint to a temporary folder and renames it when complete,
 """
 import json
 import logging
+import os
 
 import orbax.checkpoint as ocp
 
 
 def manager(directory, config):
   options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True)
-  return ocp.CheckpointManager(directory, options=options)
+  return ocp.CheckpointManager(os.path.abspath(directory), options=options)  # orbax takes absolute paths only
 
 
 def save(checkpoints, step, state, config):
@@ -31,7 +32,7 @@ def restore(checkpoints, step, abstract_state):
 def restore_latest_params(directory):
   """(params, config dict) of the newest checkpoint in a run's checkpoint folder, without knowing the model."""
   logging.getLogger('absl').setLevel(logging.ERROR)  # orbax warns when restoring without a target tree
-  with ocp.CheckpointManager(directory) as checkpoints:
+  with ocp.CheckpointManager(os.path.abspath(directory)) as checkpoints:  # orbax takes absolute paths only
     step = checkpoints.latest_step()
     if step is None:
       return None, None, None
