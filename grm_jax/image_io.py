@@ -1,6 +1,5 @@
 """Reading and writing images: 8-bit RGB in, PNG out, with clear refusals and atomic writes."""
 import pathlib
-import re
 
 import numpy as np
 
@@ -33,7 +32,7 @@ def read_image(path, notes=None):
         raise GrmError(f"{path}: refused: {width}x{height} = {width * height} pixels is above the limit of "
                        f"{Image.MAX_IMAGE_PIXELS} (Pillow's MAX_IMAGE_PIXELS)")
       frames = getattr(image, 'n_frames', 1)
-      rawmode = str(image.tile[0][3]) if image.tile else ''  # how the file stores samples, e.g. 'RGB;16B'
+      rawmode = _rawmode(image)  # how the file stores samples, e.g. 'RGB;16B'
       image.load()
       if frames > 1:
         notes.append(f"{path.name}: animated image of {frames} frames: only the first is coded")
@@ -55,6 +54,15 @@ def read_image(path, notes=None):
   return array
 
 
+def _rawmode(image):
+  """The decoder's raw mode of the file's samples ('I;32S', 'RGB;16B', ...): the first of the tile's arguments
+  (TIFF adds a stride and an offset after it), '' where Pillow does not say."""
+  if not image.tile:
+    return ''
+  args = image.tile[0][3]
+  return str(args[0] if isinstance(args, tuple) and args else args)
+
+
 def _wide_samples_to_8_bits(image, rawmode, path, notes):
   """A one-channel image of 16 or 32-bit integers or 32-bit floats as 8-bit gray RGB, each scaled from the range
   its format stores (integers: 0 to the type's largest value; floats: 0 to 1, the convention of float TIFF and
@@ -63,13 +71,14 @@ def _wide_samples_to_8_bits(image, rawmode, path, notes):
   if image.mode == 'F':
     scale, what = 1.0, '32-bit float image (0 to 1)'
     values = np.nan_to_num(array.astype(np.float64), nan=0.0)
-  elif image.mode.startswith('I;16') or '16' in rawmode:
-    scale, what = 65535.0, '16-bit image'
+  elif image.mode.startswith('I;16') or rawmode.startswith('I;16'):
+    signed = rawmode.endswith('S')  # I;16S, I;16BS: signed samples
+    scale, what = (32767.0 if signed else 65535.0), '16-bit image'
     values = array.astype(np.float64)
-  elif re.search(r'I;32(?!S)', rawmode):  # unsigned 32-bit samples, which Pillow holds as int32
+  elif rawmode.startswith('I;32') and not rawmode.endswith('S'):  # unsigned, which Pillow holds as int32
     scale, what = float(2 ** 32 - 1), '32-bit integer image'
     values = array.astype(np.int32).view(np.uint32).astype(np.float64)
-  else:
+  else:  # Pillow's 'I': signed 32-bit samples
     scale, what = float(2 ** 31 - 1), '32-bit integer image'
     values = array.astype(np.float64)
   clipped = int(np.count_nonzero((values < 0) | (values > scale)))

@@ -95,6 +95,8 @@ def test_32_bit_integer_and_float_tiffs_keep_their_range_instead_of_wrapping(tmp
   image, notes = _read(tmp_path / 'float.tif')
   assert list(image[0, :, 0]) == [0, 64, 128, 255, 255, 0]
   assert notes == ['float.tif: 32-bit float image (0 to 1) reduced to 8 bits (1 values outside the range clipped)']
+  with Image.open(tmp_path / 'int32.tif') as tiff:  # TIFF's tile arguments are (rawmode, stride, offset)
+    assert image_io._rawmode(tiff) == 'I;32S'  # pylint: disable=protected-access
   Image.fromarray(np.array([[0, 30000, 65535]], np.uint16)).save(tmp_path / 'int16.tif')
   image, notes = _read(tmp_path / 'int16.tif')
   assert list(image[0, :, 0]) == [0, 117, 255] and notes == ['int16.tif: 16-bit image reduced to 8 bits']

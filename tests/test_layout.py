@@ -36,6 +36,16 @@ def test_fold_and_unfold_are_inverse_and_pad_little(height, width):
     assert layout.work(*folded.shape[:2]) <= 4 * layout.work(side, side)
 
 
+def test_the_fold_of_each_size_is_frozen():
+  """fold_for is part of the file format (version 3 files carry its choice, and the decoder checks it)."""
+  assert layout.fold_for(1, 100_000) == layout.Fold(174, 0)
+  assert layout.fold_for(100_000, 1) == layout.Fold(521, 1)
+  assert layout.fold_for(1, 1_048_512) == layout.Fold(512, 0)
+  assert layout.fold_for(3, 5000) == layout.Fold(20, 0)
+  assert layout.fold_for(64, 6400) == layout.Fold(5, 0)
+  assert layout.fold_for(1, 65) == layout.Fold(2, 0)
+
+
 def test_photographs_of_ordinary_proportions_are_never_folded():
   for height, width in [(512, 768), (768, 512), (1365, 2048), (64, 255), (4000, 6000), (1, 3), (65, 67)]:
     assert layout.fold_for(height, width) == layout.Fold()

@@ -7,8 +7,10 @@ So a thin image is cut into strips laid side by side (a wide image's strips of c
 tall image's strips of rows placed left to right), coded as any image, and unfolded after decoding; the last strip
 is filled out by repeating the image's last column (or row).
 
-The fold is a function of the image size alone. A folded file says so (format version 3) and the decoder checks
-that it says what this function does, so a crafted header cannot make it do more work than the image needs.
+The fold is a function of the image size alone, and a file format: a folded file says so (format version 3) and the
+decoder checks that it says what fold_for gives, so changing fold_for changes which files decode (tests freeze
+it). A crafted version-3 header cannot make the decoder do more work than its image needs; a version-2 header of a
+thin image (as files were written before folding) still decodes unfolded, as slowly as before.
 """
 import dataclasses
 import math

@@ -13,7 +13,7 @@ from grm_jax.errors import GrmError
 
 def available_bytes(device=None):
   """Bytes the device can still allocate: an accelerator's own count, or on the CPU what the operating system
-  can give without swapping (MemAvailable); None where neither is known."""
+  can give without swapping (MemAvailable, and a container's cgroup limit); None where neither is known."""
   device = device or jax.devices()[0]
   try:
     stats = device.memory_stats()
@@ -21,14 +21,31 @@ def available_bytes(device=None):
     stats = None
   if stats and 'bytes_limit' in stats:
     return int(stats['bytes_limit']) - int(stats.get('bytes_in_use', 0))
+  free = None
   try:
     with open('/proc/meminfo', encoding='ascii') as meminfo:
       for line in meminfo:
         if line.startswith('MemAvailable:'):
-          return int(line.split()[1]) * 1024
+          free = int(line.split()[1]) * 1024
   except (OSError, ValueError, IndexError):
     pass
-  return None
+  container = _cgroup_free_bytes()  # a container's limit, which MemAvailable does not see
+  if container is not None:
+    free = container if free is None else min(free, container)
+  return free
+
+
+def _cgroup_free_bytes():
+  """The memory a cgroup-v2 limit leaves this process's group (limit - usage); None without a limit."""
+  try:
+    with open('/sys/fs/cgroup/memory.max', encoding='ascii') as limit_file:
+      limit = limit_file.read().strip()
+    if limit == 'max':
+      return None
+    with open('/sys/fs/cgroup/memory.current', encoding='ascii') as usage_file:
+      return max(int(limit) - int(usage_file.read().strip()), 0)
+  except (OSError, ValueError):
+    return None
 
 
 def program_bytes(compiled):

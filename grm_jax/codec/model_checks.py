@@ -7,6 +7,7 @@ The checks here raise ValueError with the reason; model_dir.py names the directo
 import io
 import json
 import math
+import struct
 import zipfile
 
 import jax
@@ -19,8 +20,8 @@ from grm_jax.layers import exact
 # Bytes a file of a model directory may have, checked before it is read. config.json and model.json are a few
 # kB; params.msgpack and tables.npz are bounded again once the config says how large the model is.
 MAX_JSON_BYTES = 1 << 20
-MAX_PARAMS_BYTES = 1 << 30
-MAX_TABLES_BYTES = 1 << 30
+MAX_PARAMS_BYTES = 256 << 20  # three times the paper-size model's float32 parameters
+MAX_TABLES_BYTES = 512 << 20
 # tables.npz beyond the portable weights (at most half the float32 parameters' bytes): the coding tables.
 TABLES_SLACK_BYTES = 64 << 20
 MAX_TABLE_ARRAYS = 512
@@ -69,15 +70,18 @@ def read_npz(payload, limit):
   """The arrays of an .npz archive, refused before anything is inflated or allocated where the archive claims more
   than `limit` bytes in all, holds other than plain numeric arrays, or says one thing in a header and another in
   its data. (numpy's own loader allocates what an array header claims, and zipfile inflates what a member says.)"""
+  check_size('tables.npz', len(payload), limit)
+  _check_entry_count(payload)  # before zipfile builds an object per entry of the central directory
   try:
     archive = zipfile.ZipFile(io.BytesIO(payload))
   except (zipfile.BadZipFile, ValueError) as error:
     raise ValueError(f"tables.npz is not an .npz archive ({error})") from None
   with archive:
     members = archive.infolist()
-    if len(members) > MAX_TABLE_ARRAYS:
-      raise ValueError(f"tables.npz holds {len(members)} arrays, more than {MAX_TABLE_ARRAYS}")
     check_size('tables.npz (inflated)', sum(m.file_size for m in members), limit)
+    for member in members:  # export writes plain stored members (np.savez): nothing to inflate or decrypt
+      if member.compress_type != zipfile.ZIP_STORED or member.flag_bits & 1:
+        raise ValueError(f"tables.npz: member {member.filename!r} is compressed or encrypted")
     arrays = {}
     for member in members:
       name = member.filename[:-len('.npy')]
@@ -85,6 +89,16 @@ def read_npz(payload, limit):
         raise ValueError(f"tables.npz holds {member.filename!r}, not one array per name")
       arrays[name] = _read_npy(archive, member)
   return arrays
+
+
+def _check_entry_count(payload):
+  """The entry count of the archive's end-of-central-directory record, bounded (zip64 archives are refused)."""
+  end = payload.rfind(b'PK\x05\x06')
+  if end < 0 or end + 22 > len(payload):
+    raise ValueError("tables.npz is not an .npz archive (no end of central directory)")
+  (entries,) = struct.unpack_from('<H', payload, end + 10)
+  if entries > MAX_TABLE_ARRAYS:
+    raise ValueError(f"tables.npz holds {entries} arrays, more than {MAX_TABLE_ARRAYS}")
 
 
 def _read_npy(archive, member):
@@ -101,7 +115,7 @@ def _read_npy(archive, member):
       if stream.tell() + size != member.file_size:
         raise ValueError(f"a header that claims {size} bytes of data for {member.file_size - stream.tell()}")
       data = stream.read(size)
-  except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as error:
+  except Exception as error:  # pylint: disable=broad-except  # zipfile and numpy raise many kinds, all meaning this
     raise ValueError(f"tables.npz: array {member.filename!r} is not a plain numeric array ({error})") from None
   return np.frombuffer(data, dtype).reshape(shape).copy()
 

@@ -146,6 +146,8 @@ def load(model_dir):
 def _checked_model(payloads, meta):
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   config = ml_collections.ConfigDict(model_checks.read_json(payloads['config.json'], 'config.json'))
+  if not isinstance(config.get('model'), ml_collections.ConfigDict):
+    raise ValueError("config.json has no model block")
   schema.check_lambda(config.get('lambda_'))
   param_dtype = meta.get('param_dtype', 'float32')
   if param_dtype not in PARAM_DTYPES:

@@ -111,6 +111,49 @@ def _lying_npy_header(c):
   c.raw['tables.npz'] = buffer.getvalue()
 
 
+def _rewritten_archive(c, edit):
+  """tables.npz with each member's bytes and ZipInfo passed through edit(info, data) -> data."""
+  buffer = io.BytesIO()
+  with zipfile.ZipFile(buffer, 'w') as archive:
+    for name, array in c.tables.items():
+      info = zipfile.ZipInfo(name + '.npy')
+      archive.writestr(info, edit(info, _npy_bytes(array)))
+  c.raw['tables.npz'] = buffer.getvalue()
+
+
+def _encrypted_member(c):
+  """The first member flagged encrypted (zipfile would ask for a password), in its local and central headers."""
+  _rewritten_archive(c, lambda info, data: data)
+  data = bytearray(c.raw['tables.npz'])
+  for signature, flags_at in ((b'PK\x03\x04', 6), (b'PK\x01\x02', 8)):
+    data[data.index(signature) + flags_at] |= 1
+  c.raw['tables.npz'] = bytes(data)
+
+
+def _corrupt_deflate(c):
+  def edit(info, data):
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return data
+  _rewritten_archive(c, edit)
+  data = bytearray(c.raw['tables.npz'])
+  data[data.index(b'PK\x03\x04') + 30 + len('factorized_lookup.npy')] = 0xFF  # the first member's stream broken
+  c.raw['tables.npz'] = bytes(data)
+
+
+def _many_entries(c):
+  """A central directory of 60000 empty entries: tiny on disk, an object each once parsed."""
+  buffer = io.BytesIO()
+  with zipfile.ZipFile(buffer, 'w') as archive:
+    for i in range(60000):
+      archive.writestr(f'{i}.npy', b'')
+  c.raw['tables.npz'] = buffer.getvalue()
+
+
+def _bare_model_block(c):
+  model = c.config.pop('model')
+  c.config.update(model)
+
+
 def _replace_table(name, value):
   def craft(c):
     c.tables[name] = value(c.tables[name])
@@ -163,6 +206,9 @@ CRAFTS = {
     'zip bomb in tables.npz (2 GB inflated)': _zip_bomb,
     'npy header claiming 10^12 elements': _lying_npy_header,
     'tables.npz not a zip archive': lambda c: c.raw.update({'tables.npz': b'PK\x03\x04 not really'}),
+    'tables.npz member marked encrypted': _encrypted_member,
+    'tables.npz member with a broken deflate stream': _corrupt_deflate,
+    'tables.npz of 60000 empty entries': _many_entries,
     'deeply nested config.json': lambda c: c.raw.update({'config.json': b'[' * 100_000 + b']' * 100_000}),
     'config.json not an object': lambda c: c.raw.update({'config.json': b'[1, 2]'}),
     'config.json not UTF-8': lambda c: c.raw.update({'config.json': b'{"model": "\xff\xfe"}'}),
@@ -174,6 +220,7 @@ CRAFTS = {
     'hidden width that does not match the parameters': lambda c: _config_field(
         ('model', 'hidden'), c.config['model']['hidden'] + 1)(c),
     'no model block': lambda c: c.config.pop('model'),
+    'model fields at the top level, no model block': _bare_model_block,
     'lambda NaN': _config_field(('lambda_',), float('nan')),
     'parameter of another shape': _reshape_first_param,
     'parameters nested 100000 deep': _nested_msgpack,

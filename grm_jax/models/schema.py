@@ -15,9 +15,9 @@ TRANSFORM_DTYPES = ('float32', 'bfloat16')
 # Wide enough for every published model of the family (the paper's N=192, M=384, 3M wide parameter networks) and
 # several times more; narrow enough that no config asks for more memory than a workstation has.
 MAX_CHANNELS = 1024
-MAX_HIDDEN = 8192
+MAX_HIDDEN = 4096
 MAX_GAIN_ANCHORS = 64
-MAX_REFERENCES = 16
+MAX_REFERENCES = 8
 LAMBDA_BOUNDS = (1e-6, 1e3)
 
 
