@@ -110,3 +110,11 @@ def test_an_image_whose_transforms_would_not_fit_in_memory_is_refused_before_any
   assert len(err.splitlines()) == 1 and 'GiB of memory' in err and not (tmp_path / 'out.grm').exists()
   free['bytes'] = 10 * needed
   assert np.array_equal(fresh.decompress(data), codec.decompress(data))
+
+
+def test_a_one_row_image_needs_the_memory_of_a_square_of_as_many_pixels(grm_dir):
+  """1x1048512 once asked XLA for 17 GB (64 rows of padding); folded, it needs what 1024x1024 does."""
+  codec = grm_jax.load(grm_dir)
+  thin, square = codec.transform_bytes(1, 1_048_512), codec.transform_bytes(1024, 1024)
+  for transform in ('analysis', 'synthesis'):
+    assert thin[transform] <= 1.2 * square[transform], (transform, thin, square)
