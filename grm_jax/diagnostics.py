@@ -18,10 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from grm_jax import outputs
+from grm_jax.codec.layout import LATENT_STRIDE
 from grm_jax.entropy_models import gaussian_likelihood
 from grm_jax.errors import GrmError
 
-LATENT_STRIDE = 16  # pixels per latent position
 FAR = 8  # a reference this many positions away or more (Chebyshev) is "far": outside any local context
 
 

@@ -101,14 +101,9 @@ def _npy_bytes(array):
 
 def _lying_npy_header(c):
   """An array whose header claims 10^12 elements over a few bytes of data."""
-  buffer = io.BytesIO()
-  with zipfile.ZipFile(buffer, 'w') as archive:
-    for name, array in c.tables.items():
-      data = _npy_bytes(array)
-      if name == 'factorized_offsets':
-        data = _npy_header(array.dtype, (10 ** 12,)) + array.tobytes()
-      archive.writestr(name + '.npy', data)
-  c.raw['tables.npz'] = buffer.getvalue()
+  array = c.tables['factorized_offsets']
+  lie = _npy_header(array.dtype, (10 ** 12,)) + array.tobytes()
+  _rewritten_archive(c, lambda info, data: lie if info.filename == 'factorized_offsets.npy' else data)
 
 
 def _rewritten_archive(c, edit):
