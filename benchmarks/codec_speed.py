@@ -11,21 +11,18 @@ The first encode and decode compile; the figures are those of a second run.
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-import grm_jax  # noqa: E402
-from grm_jax import image_io, models  # noqa: E402
-from grm_jax.codec import model_dir, portable_export, replay  # noqa: E402
-from grm_jax.layers import exact  # noqa: E402
-from grm_jax.config_io import load_config  # noqa: E402
-from grm_jax.evaluation import timed_round_trip  # noqa: E402
+import grm_jax
+from grm_jax import image_io, models
+from grm_jax.codec import model_dir, replay
+from grm_jax.portable import conversion, exact
+from grm_jax.config_io import load_config
+from grm_jax.evaluation import timed_round_trip
 
 
 def codec_carrier(args):
@@ -46,7 +43,7 @@ def _codecs(args):
   model_dir.export(params, config, os.path.join(folder, 'model'))
   codecs = [(grm_jax.load(os.path.join(folder, 'model')), name + ', float32 entropy path')]
   if args.portable:
-    images = portable_export.calibration_images(args.calibration_data, count=2)
+    images = conversion.calibration_images(args.calibration_data, count=2)
     model_dir.export(params, config, os.path.join(folder, 'portable'), calibration_images=images)
     codecs.append((grm_jax.load(os.path.join(folder, 'portable'), carrier=args.carrier),
                    f'{name}, portable (integer) entropy path, {codec_carrier(args)} carrier'))

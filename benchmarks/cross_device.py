@@ -19,19 +19,16 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-import grm_jax  # noqa: E402
-from grm_jax import image_io, zoo  # noqa: E402
-from grm_jax.codec import replay  # noqa: E402
-from grm_jax.errors import GrmError  # noqa: E402
-from grm_jax.evaluation import psnr_uint8  # noqa: E402
+import grm_jax
+from grm_jax import image_io, zoo
+from grm_jax.codec import replay
+from grm_jax.errors import GrmError
+from grm_jax.evaluation import psnr_uint8
 
 
 def _digest(array):

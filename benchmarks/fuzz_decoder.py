@@ -11,13 +11,11 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import grm_jax  # noqa: E402
-from grm_jax import image_io, zoo  # noqa: E402
-from grm_jax.codec import fuzzing  # noqa: E402
+import grm_jax
+from grm_jax import image_io, zoo
+from grm_jax.codec import fuzzing
 
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'samples')
 

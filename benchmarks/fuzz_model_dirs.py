@@ -18,12 +18,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from grm_jax import zoo  # noqa: E402
-from grm_jax.codec import model_dir_fuzzing  # noqa: E402
+from grm_jax import zoo
+from grm_jax.codec import model_dir_fuzzing
 
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'samples', 'kodim23.png')
 

@@ -16,18 +16,14 @@ latents repeat more at the chosen reference than context's do. Per image, over t
 Means over the images.
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax.numpy as jnp
+import numpy as np
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-import grm_jax  # noqa: E402
-from grm_jax import evaluation, zoo  # noqa: E402
-from grm_jax.entropy_models import coding_order  # noqa: E402
-from grm_jax.entropy_models.autoregressive import best_reference, descriptors, neighbourhoods  # noqa: E402
+import grm_jax
+from grm_jax import evaluation, zoo
+from grm_jax.entropy_models import coding_order
+from grm_jax.entropy_models.autoregressive import best_reference, descriptors, neighbourhoods
 
 
 def _repeat(current, other):

@@ -43,13 +43,13 @@ def ours(image, repeats, calibration):
   import jax  # pylint: disable=import-outside-toplevel
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
-  from grm_jax.codec import model_dir, portable_export  # pylint: disable=import-outside-toplevel
+  from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
   from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
   config = load_config(os.path.join(REPO, 'configs', 'grm.py'))
   params = models.build(config).init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
   folder = tempfile.mkdtemp()
   model_dir.export(params, config, os.path.join(folder, 'model'),
-                   calibration_images=portable_export.calibration_images(calibration, count=2))
+                   calibration_images=conversion.calibration_images(calibration, count=2))
   codec = grm_jax.load(os.path.join(folder, 'model'))
   size = []
 

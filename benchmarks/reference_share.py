@@ -11,13 +11,11 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import grm_jax  # noqa: E402
-from grm_jax import diagnostics, image_io  # noqa: E402
-from grm_jax.errors import report_errors  # noqa: E402
+import grm_jax
+from grm_jax import diagnostics, image_io
+from grm_jax.errors import report_errors
 
 
 def shares(codec, images, lambda_):

@@ -6,19 +6,15 @@ The step is the trainer's own (`parallel.data_parallel` over every local device)
 train.py does. Also times the folder input pipeline alone (batches/s), to check that it keeps up with training.
 """
 import argparse
-import os
 import resource
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from grm_jax import models  # noqa: E402
-from grm_jax.config_io import load_config  # noqa: E402
-from grm_jax.training import input_pipeline, optim, parallel, trainer  # noqa: E402
+from grm_jax import models
+from grm_jax.config_io import load_config
+from grm_jax.training import input_pipeline, optim, parallel, trainer
 
 
 def main():

@@ -6,14 +6,10 @@ grm_jax/codec/memory.py checks against free memory before coding), for square im
 Nothing is run: each program is only compiled, so sizes far beyond this machine's memory can be asked about.
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import grm_jax  # noqa: E402
-from grm_jax import zoo  # noqa: E402
-from grm_jax.codec import memory  # noqa: E402
+import grm_jax
+from grm_jax import zoo
+from grm_jax.codec import memory
 
 
 def main():

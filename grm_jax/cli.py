@@ -88,8 +88,8 @@ def _models(args):
 def _check_rate_arguments(args):
   """Bad rate settings fail before the image and the model are loaded."""
   if args.quality is not None:
-    from grm_jax.codec import rate_control  # pylint: disable=import-outside-toplevel
-    args.lambda_ = rate_control.quality_to_lambda(args.quality)
+    from grm_jax import rd_lambda  # pylint: disable=import-outside-toplevel
+    args.lambda_ = rd_lambda.quality_to_lambda(args.quality)
   for name, value in (('--bpp', args.bpp), ('--size', args.size), ('--lambda', args.lambda_)):
     if value is not None and not value > 0:
       raise GrmError(f"{name} must be positive, got {value:g}")
@@ -244,8 +244,8 @@ def _export(args):
   config = ml_collections.ConfigDict(config)
   images = None
   if args.portable:
-    from grm_jax.codec import portable_export  # pylint: disable=import-outside-toplevel
-    images = portable_export.calibration_images(args.calibration_data or _training_folder(config))
+    from grm_jax.portable import conversion  # pylint: disable=import-outside-toplevel
+    images = conversion.calibration_images(args.calibration_data or _training_folder(config))
     record['calibration_data'] = str(args.calibration_data or _training_folder(config))
   model_hash = model_dir.export(params, config, args.model_dir, record, param_dtype=args.dtype,
                                 calibration_images=images)
@@ -257,13 +257,14 @@ def _export(args):
 
 
 def _training_folder(config):
-  """The image folder a model was trained on, for calibration where none is given."""
+  """The image folders a model was trained on, for calibration where none is given."""
   data = str(config.get('train_data', ''))
-  folder = pathlib.Path(data[len('folder:'):] if data.startswith('folder:') else data)
-  if not data or not folder.is_dir():
+  folders = input_pipeline.folder_paths(data[len('folder:'):] if data.startswith('folder:') else data,
+                                        config.get('data_dir', ''))
+  if not data or data.startswith('tfds:') or not all(pathlib.Path(f).is_dir() for f in folders.split(',')):
     raise GrmError(f"--portable needs calibration photographs: give --calibration-data FOLDER (the model was "
                    f"trained on {data or 'an unknown source'}, not a folder here)")
-  return folder
+  return folders
 
 
 MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small)'

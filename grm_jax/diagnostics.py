@@ -78,9 +78,9 @@ def _make_rate_maps(codec):
 
 def inspect_reference(codec, image, lambda_=None):
   """The ReferenceReport of a uint8 [H, W, 3] image coded by a grm-family codec."""
-  if codec.family != 'grm' or not codec.config.model.get('use_reference', True):
+  if not codec.model.uses_reference:
     raise GrmError(f"inspect looks at the global reference: it needs a grm model with the reference on, and this "
-                   f"one is a {codec.family} model{' without it' if codec.family == 'grm' else ''}")
+                   f"one is a {codec.family} model{' without it' if codec.model.spec.reference else ''}")
   lambda_ = codec.check_lambda(lambda_)
   encoded, hyper = codec.coded_latents(image, lambda_)
   maps = _make_rate_maps(codec)(codec.params, jnp.asarray(encoded.y_hat), hyper)

@@ -24,7 +24,7 @@ declare -A CORE=([grm]=0 [context]=1 [no-confidence]=0 [channels]=1 [gdn]=1 [bli
 
 train() {
   for name in "${!VARIANT[@]}"; do
-    nice taskset -c "${CORE[$name]}" $PY train.py --config configs/grm_ablation.py --workdir "$RUNS/$name" \
+    nice taskset -c "${CORE[$name]}" $PY train.py --config configs/grm_ablation.py --config.data_dir=../shared/data/train --workdir "$RUNS/$name" \
         --config.time_limit_minutes="${MINUTES:-0}" ${VARIANT[$name]} > "$RUNS/$name.log" 2>&1 &
   done
   wait

@@ -56,7 +56,7 @@ def pack(args):
   from grm_jax.training import input_pipeline  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   config = load_config(args.config)
-  source = input_pipeline.open_source(config.train_data)
+  source = input_pipeline.open_source(config.train_data, args.data_dir)
   out = pathlib.Path(args.out)
   shutil.rmtree(out / 'data', ignore_errors=True)
   (out / 'data').mkdir(parents=True)
@@ -152,6 +152,7 @@ def main():
   commands = parser.add_subparsers(dest='command', required=True)
   packing = commands.add_parser('pack', help='here: the training subset and the wheels, into gpu_bundle/')
   packing.add_argument('--config', default='configs/grm_small.py', help='whose train_data to sample')
+  packing.add_argument('--data-dir', default='../shared/data/train', help="where the config's folders are")
   packing.add_argument('--megabytes', type=float, default=20.0, help='size of the training subset')
   packing.add_argument('--out', default=str(BUNDLE))
   packing.set_defaults(run=pack)

@@ -26,7 +26,7 @@ train() {  # core 0: grm, blind; core 1: context, top3; seed by seed
     for core_arms in "0:grm blind" "1:context top3"; do
       core=${core_arms%%:*}
       (for arm in ${core_arms#*:}; do
-         nice taskset -c "$core" $PY train.py --config configs/grm_ablation.py --workdir "$RUNS/$arm-s$seed" \
+         nice taskset -c "$core" $PY train.py --config configs/grm_ablation.py --config.data_dir=../shared/data/train --workdir "$RUNS/$arm-s$seed" \
              --config.seed="$seed" --config.time_limit_minutes="${MINUTES:-0}" ${ARM[$arm]} \
              >> "$RUNS/$arm-s$seed.log" 2>&1
        done) &

@@ -15,7 +15,7 @@ OUT=${OUT:-results/variable_rate}
 KODAK=${KODAK:-../shared/data/kodak}
 FIXED="0.0018 0.0093 0.0483"
 KNOB="0.0018 0.0029 0.0046 0.0073 0.0117 0.0187 0.03 0.0483"
-CONFIG="--config configs/mean_scale_small.py"
+CONFIG="--config configs/mean_scale_small.py --config.data_dir=../shared/data/train"
 VARIABLE="$CONFIG --config.model.lambda_range=(0.0018,0.0483)"
 
 train() {

@@ -46,7 +46,7 @@ def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', tran
   """A model directory of configs/tiny.py's model (config.model updated with model_overrides): random weights, or
   trained for `steps` on tiny images; with calibration_images, its entropy path exported portable (integer)."""
   import jax  # pylint: disable=import-outside-toplevel
-  from configs import tiny  # pylint: disable=import-outside-toplevel
+  from grm_jax.configs import tiny  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
   from grm_jax.training import trainer  # pylint: disable=import-outside-toplevel

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import tiny
+from grm_jax.configs import tiny
 from grm_jax import models
 from grm_jax.entropy_models import coding_order
 
@@ -115,7 +115,7 @@ def test_only_the_blind_control_ignores_its_reference(gating, sees_reference):
 def test_several_references_are_the_most_similar_earlier_positions_in_order(count):
   """best_references (float) and the portable path's integer search pick the same k: the most similar earlier
   positions, most similar first, ties to the lowest index; ranks beyond the candidates are marked not found."""
-  from grm_jax.entropy_models import portable  # pylint: disable=import-outside-toplevel
+  from grm_jax.portable import entropy_path as portable  # pylint: disable=import-outside-toplevel
   from grm_jax.entropy_models.autoregressive import best_references  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(count)
   similarities = rng.integers(-4, 5, (20, 20)).astype(np.float32)  # many ties

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import grm_jax
-from configs import tiny
+from grm_jax.configs import tiny
 from grm_jax import cli, image_io, models, outputs
 from grm_jax.codec import model_dir, model_dir_fuzzing
 from grm_jax.training import trainer

@@ -35,10 +35,7 @@ def test_final_stage_rate_is_the_codecs_own_estimate(capsys, grm_dir, image_path
   codec = grm_jax.load(grm_dir)
   image = image_io.read_image(image_path)
   encoded = codec.encode(image)
-  y = codec._analysis(  # pylint: disable=protected-access
-      codec.params, image_io.to_float(image)[None], None, size=image.shape[1::-1])
-  z_hat = jnp.round(codec._hyper_analysis(codec.params, y, None))  # pylint: disable=protected-access
-  z_bits = -float(jnp.sum(jnp.log2(codec._factorized_likelihood(codec.params, z_hat))))  # pylint: disable=protected-access
+  z_bits = -float(jnp.sum(jnp.log2(codec.z_coder.likelihood(jnp.asarray(encoded.z_hat)))))
   pixels = image.shape[0] * image.shape[1]
   assert report['bpp_y'] == pytest.approx((encoded.estimated_bits - z_bits) / pixels, rel=1e-4)
   assert report['bytes'] == len(encoded.data)

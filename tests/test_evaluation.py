@@ -10,7 +10,7 @@ from PIL import Image
 
 import evaluate
 from benchmarks import rd_table
-from configs import tiny
+from grm_jax.configs import tiny
 from grm_jax import bd, evaluation, models, plot
 from grm_jax.codec import model_dir
 from tests.helpers import write_image_folder

@@ -16,7 +16,7 @@ CONFIGS = sorted(p.stem for p in (pathlib.Path(__file__).resolve().parents[1] / 
 
 def _load(name):
   import importlib
-  return importlib.import_module(f'configs.{name}').get_config()
+  return importlib.import_module(f'grm_jax.configs.{name}').get_config()
 
 
 @pytest.mark.parametrize('name', CONFIGS)

@@ -20,9 +20,8 @@ import pytest
 
 import grm_jax
 from grm_jax import image_io, zoo
-from grm_jax.codec import Codec, bitstream, model_dir, portable_export, replay
-from grm_jax.entropy_models import portable
-from grm_jax.layers import exact
+from grm_jax.codec import Codec, bitstream, model_dir, replay
+from grm_jax.portable import conversion, entropy_path as portable, exact
 from tests.helpers import REPO, export_tiny_model, run_python, tensorflow_stage, write_image_folder
 
 # ---- the arithmetic
@@ -105,7 +104,7 @@ def test_portable_export_round_trips_exactly_and_says_so_in_the_file(tmp_path_fa
     config.model.lambda_range = (0.0018, 0.0483)  # variable rate: z's gains become integer tables
     params = grm_jax.models.build(config).init(jax.random.PRNGKey(1), np.zeros((1, 64, 64, 3), np.float32))['params']
   write_image_folder(tmp_path / 'calibration', count=2, size=(64, 64))
-  images = portable_export.calibration_images(tmp_path / 'calibration')
+  images = conversion.calibration_images(tmp_path / 'calibration')
   model_dir.export(params, config, tmp_path / 'portable', calibration_images=images)
   codec = grm_jax.load(tmp_path / 'portable')
   assert codec.portable and codec.meta['arithmetic'] == 'integer'
@@ -140,7 +139,7 @@ def test_grm_export_converts_a_model_directory_to_the_portable_form(tmp_path_fac
 @pytest.fixture(scope='module')
 def default_model(tmp_path_factory):
   config, params, tables, meta = model_dir.load(zoo.resolve(None))
-  assert portable_export.is_portable(tables), "the default model is exported in the portable form"
+  assert conversion.is_portable(tables), "the default model is exported in the portable form"
   folder = tmp_path_factory.mktemp('simulator')
   image = image_io.read_image(write_image_folder(folder, count=1, size=(64, 96), seed=7)[0])
   return {'config': config, 'params': params, 'tables': tables, 'meta': meta, 'image': image}
@@ -165,7 +164,7 @@ def _codec(model, tables=None, params=None, carrier='float32'):
 
 
 def _float_tables(tables):
-  return {name: value for name, value in tables.items() if not name.startswith(portable_export.PREFIX)}
+  return {name: value for name, value in tables.items() if not name.startswith(conversion.PREFIX)}
 
 
 def _permuted_hidden_units(net, width, seed):
@@ -181,7 +180,7 @@ def _permuted_hidden_units(net, width, seed):
 def _permuted_portable(tables, width, seed):
   tables = dict(tables)
   for net in ('final_params', 'local_params'):
-    key = f'{portable_export.PREFIX}{net}/dense_'
+    key = f'{conversion.PREFIX}{net}/dense_'
     for i in range(2):
       permutation = np.random.default_rng(seed + i).permutation(width)
       for part in ('w', 'b', 'shift'):

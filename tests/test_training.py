@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import tiny
+from grm_jax.configs import tiny
 from grm_jax import losses, models
 from grm_jax.errors import GrmError
 from grm_jax.training import checkpoints, optim, parallel, trainer
@@ -57,7 +57,7 @@ def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(family, variable_rate, nat
 
 PMAP_SCRIPT = textwrap.dedent('''
     import jax, numpy as np
-    from configs import tiny
+    from grm_jax.configs import tiny
     from grm_jax import models
     from grm_jax.training import optim, parallel, trainer
     assert jax.local_device_count() == 4, jax.devices()
@@ -161,7 +161,7 @@ DISTRIBUTED_SCRIPT = textwrap.dedent('''
     import sys, jax, numpy as np
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')
     jax.distributed.initialize(sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
-    from configs import tiny
+    from grm_jax.configs import tiny
     from grm_jax.training import trainer
     config = tiny.get_config()
     config.train_data, config.num_steps, config.batch_size = 'folder:' + sys.argv[3], 4, 4

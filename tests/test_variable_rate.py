@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import grm_jax
-from configs import tiny
-from grm_jax import cli, image_io, losses, models
+from grm_jax.configs import tiny
+from grm_jax import cli, image_io, losses, models, rd_lambda
 from grm_jax.codec import bitstream, model_dir, rate_control
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
@@ -55,7 +55,7 @@ def test_a_fresh_gain_unit_follows_high_rate_theory():
   anchors = gain.anchor_lambdas(RANGE, 6)
   unit = gain.GainUnit(2, anchors)
   params = unit.init(jax.random.PRNGKey(0), jnp.ones((1,)))
-  middle = gain.middle_lambda(RANGE)
+  middle = rd_lambda.middle(RANGE)
   gains, _ = unit.apply(params, jnp.asarray([RANGE[0], middle, RANGE[1]], jnp.float32))
   np.testing.assert_allclose(gains[:, 0], np.sqrt(np.array([RANGE[0], middle, RANGE[1]]) / middle), rtol=1e-5)
 
@@ -76,7 +76,7 @@ def test_each_example_has_its_own_lambda_in_the_loss():
   assert float(summary['bpp_at_lambda_high']) == pytest.approx(float(per_image[2]), rel=1e-6)
   config.lambda_weight_exponent = 1.0  # each example weighed by middle / lambda
   weights = trainer.example_weights(config, lambdas)
-  np.testing.assert_allclose(weights, gain.middle_lambda(RANGE) / np.asarray(lambdas), rtol=1e-6)
+  np.testing.assert_allclose(weights, rd_lambda.middle(RANGE) / np.asarray(lambdas), rtol=1e-6)
   weighted, _ = losses.rate_distortion_loss(out, x, lambdas, example_weights=weights)
   assert float(weighted) == pytest.approx(float(np.mean(np.asarray(singles) * weights)), rel=1e-5)
 
@@ -195,10 +195,10 @@ def test_a_file_whose_lambda_is_outside_the_range_is_refused(variable_dirs, natu
 
 
 def test_quality_levels_are_compressai_lambdas_interpolated_in_the_log_domain():
-  assert rate_control.quality_to_lambda(3) == pytest.approx(0.0067)
-  assert rate_control.quality_to_lambda(3.5) == pytest.approx(np.sqrt(0.0067 * 0.0130))
+  assert rd_lambda.quality_to_lambda(3) == pytest.approx(0.0067)
+  assert rd_lambda.quality_to_lambda(3.5) == pytest.approx(np.sqrt(0.0067 * 0.0130))
   with pytest.raises(GrmError, match='outside 1 to 8'):
-    rate_control.quality_to_lambda(9)
+    rd_lambda.quality_to_lambda(9)
 
 
 def test_rate_control_finds_the_largest_file_under_the_target(variable_dirs, natural_image):

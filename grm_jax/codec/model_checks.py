@@ -13,9 +13,9 @@ import zipfile
 import jax
 import numpy as np
 
-from grm_jax.codec import portable_export, range_coder
+from grm_jax.codec import range_coder
 from grm_jax.errors import GrmError
-from grm_jax.layers import exact
+from grm_jax.portable import conversion, exact
 
 # Bytes a file of a model directory may have, checked before it is read. config.json and model.json are a few
 # kB; params.msgpack and tables.npz are bounded again once the config says how large the model is.
@@ -122,15 +122,15 @@ def _read_npy(archive, member):
 
 def expected_tables(model, config, params, tables):
   """{name: (shape, dtype)} of the arrays a model of this config stores; None in a shape for a table's width."""
-  channels = model.latent_channels if model.family == 'factorized' else model.channels
+  channels = model.channels if model.spec.hyperprior else model.latent_channels
   expected = {'factorized_lookup': ((channels, None), np.int32), 'factorized_offsets': ((channels,), np.int32)}
-  if model.family != 'factorized':
+  if model.spec.hyperprior:
     levels = np.shape(tables.get('scale_table'))[:1] or (0,)
     expected.update(scale_table=(levels, np.float32), gaussian_lookup=((levels[0], None), np.int32),
                     gaussian_offsets=(levels, np.int32))
-    if portable_export.is_portable(tables):
+    if conversion.is_portable(tables):
       _check_scale_table(tables['scale_table'])
-      expected.update(portable_export.layout(model, params, config, tables['scale_table']))
+      expected.update(conversion.layout(model, params, config, tables['scale_table']))
   return expected
 
 
@@ -170,8 +170,8 @@ def _check_scale_table(scales):
 
 
 def _check_portable(tables):
-  """The ranges the exact integer arithmetic (layers/exact.py) is exact in."""
-  prefix = portable_export.PREFIX
+  """The ranges the exact integer arithmetic (portable/exact.py) is exact in."""
+  prefix = conversion.PREFIX
   for name, array in tables.items():
     if not name.startswith(prefix):
       continue

@@ -55,25 +55,27 @@ def check_new_model_dir(out_dir):
     raise GrmError(f"{out_dir}: folder is not empty; a model is written into a new or empty folder only")
 
 
-def export(params, config, out_dir, provenance=None, param_dtype='float32', calibration_images=None):
+def export(params, config, out_dir, provenance=None, param_dtype='float32', calibration_images=None,
+           transforms=None):
   """Writes a model directory into a new or empty folder: complete or not at all (files written in a temporary
   folder beside it, then moved in). Returns the model hash.
 
   Tables are built from the parameters exactly as stored, so a float16 export stays exact end to end. With
   calibration_images (float32 [H, W, 3] crops of training photographs), the entropy path is also exported in
-  exact integer arithmetic (codec/portable_export.py): the model's files then decode on any machine.
+  exact integer arithmetic (portable/conversion.py): the model's files then decode on any machine. transforms: a
+  researcher's own g_a and g_s (models.build); the directory then loads with the same transforms given.
   """
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import tables  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(out_dir)
   check_new_model_dir(out_dir)
   params = stored_params(params, param_dtype)
-  model = models.build(config, transform_dtype='float32')  # as the codec runs it
+  model = models.build(config, transform_dtype='float32', transforms=transforms)  # as the codec runs it
   table_arrays = tables.build(model, params)
-  portable = calibration_images is not None and model.family != 'factorized'
+  portable = calibration_images is not None and model.spec.hyperprior
   if portable:
-    from grm_jax.codec import portable_export  # pylint: disable=import-outside-toplevel
-    table_arrays.update(portable_export.build(model, params, config, table_arrays['scale_table'],
+    from grm_jax.portable import conversion  # pylint: disable=import-outside-toplevel
+    table_arrays.update(conversion.build(model, params, config, table_arrays['scale_table'],
                                               calibration_images))
   buffer = io.BytesIO()
   np.savez(buffer, **table_arrays)
@@ -108,9 +110,10 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
   return model_hash
 
 
-def load(model_dir):
+def load(model_dir, transforms=None):
   """(config, params, tables, meta) of a model directory, checked against its hash and, as untrusted data, against
-  what the code that uses it relies on (codec/model_checks.py): anything else is a one-line GrmError."""
+  what the code that uses it relies on (codec/model_checks.py): anything else is a one-line GrmError. transforms:
+  the researcher's own g_a and g_s a model was exported with."""
   model_dir = pathlib.Path(model_dir)
   if not model_dir.is_dir():
     raise GrmError(f"{model_dir}: no such model directory")
@@ -137,13 +140,13 @@ def load(model_dir):
   # A model directory is data: JSON, msgpack and an npz read without pickle, so loading one runs no code. Files
   # that match their hash but do not describe a model this version can build are refused in one line too.
   try:
-    return _checked_model(payloads, meta)
+    return _checked_model(payloads, meta, transforms)
   except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     raise GrmError(f"{model_dir}: not a model this version of grm_jax can load ({reason})") from None
 
 
-def _checked_model(payloads, meta):
+def _checked_model(payloads, meta, transforms):
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   config = ml_collections.ConfigDict(model_checks.read_json(payloads['config.json'], 'config.json'))
   if not isinstance(config.get('model'), ml_collections.ConfigDict):
@@ -152,7 +155,7 @@ def _checked_model(payloads, meta):
   param_dtype = meta.get('param_dtype', 'float32')
   if param_dtype not in PARAM_DTYPES:
     raise ValueError(f"model.json: param_dtype {param_dtype!r} is not one of {PARAM_DTYPES}")
-  model = models.build(config)
+  model = models.build(config, transforms=transforms)
   template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
   template = template['params']
   model_checks.check_size('params.msgpack', len(payloads['params.msgpack']),
@@ -167,6 +170,6 @@ def _checked_model(payloads, meta):
   params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float32), params)
   table_arrays = model_checks.read_npz(payloads['tables.npz'], model_checks.TABLES_SLACK_BYTES +
                                        model_checks.parameter_bytes(template))
-  coding_model = models.build(config, transform_dtype='float32')
+  coding_model = models.build(config, transform_dtype='float32', transforms=transforms)
   model_checks.check_tables(table_arrays, model_checks.expected_tables(coding_model, config, params, table_arrays))
   return config, params, table_arrays, meta

@@ -1,6 +1,6 @@
-"""Choosing a variable-rate model's lambda: from a quality level, or from a target size by real encodes.
+"""Choosing a variable-rate model's lambda from a target size, by real encodes (a quality level:
+grm_jax/lambdas.quality_to_lambda).
 
-  lambda_ = rate_control.quality_to_lambda(3.5)        # CompressAI's quality scale, fractional levels allowed
   search = rate_control.fit_to_size(codec, image, target_bytes)
   search.result.data, search.lambda_                   # the largest file not above the target, and its lambda
 """
@@ -9,17 +9,6 @@ import dataclasses
 import numpy as np
 
 from grm_jax.errors import GrmError
-
-# CompressAI's lambdas for MSE models, quality 1 to 8.
-QUALITY_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
-
-
-def quality_to_lambda(quality):
-  """The lambda of a quality level from 1 to 8, interpolated in log(lambda) between levels."""
-  quality = float(quality)
-  if not 1.0 <= quality <= len(QUALITY_LAMBDAS):
-    raise GrmError(f"quality {quality:g} is outside 1 to {len(QUALITY_LAMBDAS)}")
-  return float(np.exp(np.interp(quality - 1.0, np.arange(len(QUALITY_LAMBDAS)), np.log(QUALITY_LAMBDAS))))
 
 
 @dataclasses.dataclass

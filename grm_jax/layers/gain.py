@@ -13,17 +13,12 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from grm_jax.rd_lambda import log_spaced, middle
+
 
 def anchor_lambdas(lambda_range, count):
-  """`count` lambdas log-spaced from the range's low end to its high end."""
-  low, high = lambda_range
-  return tuple(float(v) for v in np.exp(np.linspace(np.log(low), np.log(high), count)))
-
-
-def middle_lambda(lambda_range):
-  """The range's geometric middle: where an untrained gain unit has gain 1."""
-  low, high = lambda_range
-  return float(np.sqrt(low * high))
+  """The anchors of a gain unit: `count` lambdas log-spaced over the range."""
+  return tuple(float(v) for v in log_spaced(lambda_range, count))
 
 
 def initial_log_gains(anchors, reference_lambda):
@@ -40,7 +35,7 @@ class GainUnit(nn.Module):
   def setup(self):
     if len(self.anchors) < 2:
       raise ValueError(f"a gain unit needs two anchor lambdas or more, got {self.anchors}")
-    start = initial_log_gains(self.anchors, middle_lambda((self.anchors[0], self.anchors[-1])))
+    start = initial_log_gains(self.anchors, middle((self.anchors[0], self.anchors[-1])))
     init = lambda _, shape: jnp.broadcast_to(jnp.asarray(start)[:, None], shape)
     shape = (len(self.anchors), self.channels)
     self.log_gain = self.param('log_gain', init, shape)

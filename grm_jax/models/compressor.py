@@ -1,12 +1,8 @@
-"""ImageCompressor: one model class for the whole family, from the factorized prior to the global reference model.
+"""ImageCompressor: transforms, gain units, a hyperprior and a family's entropy model of y, composed.
 
-The families differ only in how y's density is parameterised:
-  factorized  y ~ a factorized learned density                     (Balle 2017/2018)
-  hyperprior  y ~ N(0, sigma(z))                                   (Balle 2018)
-  mean_scale  y ~ N(mu(z), sigma(z))                               (Minnen 2018)
-  context     y ~ N(mu, sigma)(local context, z)                   (Minnen 2018, joint autoregressive)
-  grm         y ~ N(mu, sigma)(local context, global reference, z) (Qian 2021)
-so the paper's ablations (GDN vs GSDN, reference and confidence on or off) are configurations of one class.
+The families (models/families.py) differ only in how y's density is parameterised, so the paper's ablations (GDN
+vs GSDN, reference and confidence on or off) are configurations of one class, and a researcher's own g_a and g_s
+(`analysis_transform`, `synthesis_transform`) compose with any family's entropy model.
 
 Variable rate: with a lambda_range, gain units (layers/gain.py) scale y (and z) per channel by a gain that depends
 on each example's lambda, before quantisation, and by an inverse gain after it, so that one set of parameters
@@ -24,11 +20,12 @@ import jax.numpy as jnp
 
 from grm_jax.entropy_models import (AutoregressiveEntropyParameters, FactorizedDensity, add_uniform_noise, bits,
                                     bounded_scale, gaussian_likelihood, round_with_offset, straight_through_round)
-from grm_jax.layers.gain import GainUnit, anchor_lambdas, middle_lambda
-from grm_jax.models.schema import FAMILIES, TRANSFORM_DTYPES
+from grm_jax.rd_lambda import middle
+from grm_jax.layers.gain import GainUnit, anchor_lambdas
+from grm_jax.models import families
+from grm_jax.models.schema import TRANSFORM_DTYPES
 from grm_jax.models.transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 
-AUTOREGRESSIVE = ('context', 'grm')
 STRIDE = 64  # g_a down-samples 16x and h_a 4x more
 
 
@@ -58,33 +55,47 @@ class ImageCompressor(nn.Module):
   lambda_range: tuple = ()
   gain_anchors: int = 6
   z_gain: bool = True
+  # A researcher's own g_a and g_s (any Flax modules with the shipped transforms' strides), in place of the
+  # config's; their parameters are then named 'analysis_transform' and 'synthesis_transform'.
+  analysis_transform: nn.Module = None
+  synthesis_transform: nn.Module = None
 
   def setup(self):
-    if self.family not in FAMILIES:
-      raise ValueError(f"unknown model family {self.family!r}; expected one of {FAMILIES}")
+    family = families.get(self.family)
     if self.transform_dtype not in TRANSFORM_DTYPES:
       raise ValueError(f"unknown transform_dtype {self.transform_dtype!r}; expected one of {TRANSFORM_DTYPES}")
     n, m, dtype = self.channels, self.latent_channels, jnp.dtype(self.transform_dtype)
-    self.g_a = AnalysisTransform(n, m, self.norm, dtype=dtype)
-    self.g_s = SynthesisTransform(n, self.norm, dtype=dtype)
+    self.g_a = (self.analysis_transform if self.analysis_transform is not None else
+                AnalysisTransform(n, m, self.norm, dtype=dtype))
+    self.g_s = (self.synthesis_transform if self.synthesis_transform is not None else
+                SynthesisTransform(n, self.norm, dtype=dtype))
     anchors = anchor_lambdas(self.lambda_range, self.gain_anchors) if self.lambda_range else ()
     self.y_gains = GainUnit(m, anchors) if anchors else None
-    self.z_gains = GainUnit(n, anchors) if anchors and self.z_gain and self.family != 'factorized' else None
-    if self.family == 'factorized':
+    self.z_gains = GainUnit(n, anchors) if anchors and self.z_gain and family.hyperprior else None
+    if not family.hyperprior:
       self.y_density = FactorizedDensity(m)
       return
     self.h_a = HyperAnalysis(n, dtype=dtype)
     self.z_density = FactorizedDensity(n)
-    hyper_channels = m if self.family == 'hyperprior' else 2 * m
-    self.h_s = HyperSynthesis(n, 3 * m // 2, hyper_channels, dtype=dtype)
-    if self.family in AUTOREGRESSIVE:
+    self.h_s = HyperSynthesis(n, 3 * m // 2, family.hyper_channels(m), dtype=dtype)
+    if family.autoregressive:
       self.y_parameters = AutoregressiveEntropyParameters(
-          m, self.hidden, use_reference=self.family == 'grm' and self.use_reference,
-          use_confidence=self.use_confidence, gating=self.gating, order=self.order, references=self.references)
+          m, self.hidden, use_reference=self.uses_reference, use_confidence=self.use_confidence,
+          gating=self.gating, order=self.order, references=self.references)
+
+  @property
+  def spec(self):
+    """The model's family (models/families.py)."""
+    return families.get(self.family)
 
   @property
   def autoregressive(self):
-    return self.family in AUTOREGRESSIVE
+    return self.spec.autoregressive
+
+  @property
+  def uses_reference(self):
+    """Whether y's entropy model has the global reference stage."""
+    return self.spec.reference and self.use_reference
 
   @property
   def variable_rate(self):
@@ -96,7 +107,7 @@ class ImageCompressor(nn.Module):
     if gains is None:
       return value
     if lambdas is None:
-      lambdas = jnp.full((value.shape[0],), middle_lambda(self.lambda_range), jnp.float32)
+      lambdas = jnp.full((value.shape[0],), middle(self.lambda_range), jnp.float32)
     gain, inverse_gain = gains(jnp.broadcast_to(jnp.asarray(lambdas, jnp.float32).reshape(-1), value.shape[:1]))
     return value * (inverse_gain if inverse else gain)[:, None, None, :]
 
@@ -117,7 +128,7 @@ class ImageCompressor(nn.Module):
     return self._transform(self.g_s, self._gained(self.y_gains, y_hat, lambdas, inverse=True))
 
   def hyper_analysis(self, y, lambdas=None):
-    z = self._transform(self.h_a, jnp.abs(y) if self.family == 'hyperprior' else y)
+    z = self._transform(self.h_a, jnp.abs(y) if self.spec.hyper_of_magnitude else y)
     return self._gained(self.z_gains, z, lambdas)
 
   def hyper_inputs(self, z_hat, lambdas=None):
@@ -129,7 +140,7 @@ class ImageCompressor(nn.Module):
 
   def factorized_density(self):
     """The factorized density of the family: of z, or of y for the factorized prior."""
-    return self.y_density if self.family == 'factorized' else self.z_density
+    return self.z_density if self.spec.hyperprior else self.y_density
 
   def factorized_likelihood(self, values):
     return self.factorized_density()(values)
@@ -149,12 +160,12 @@ class ImageCompressor(nn.Module):
   def gaussian_parameters(self, y_hat, hyper, drop_reference=False):
     """(mu, sigma, aux) of y. y_hat is only looked at causally, and only by the autoregressive families;
     drop_reference: the grm family without its global reference (a diagnostic)."""
-    m = self.latent_channels
-    if self.family == 'hyperprior':
-      return jnp.zeros_like(hyper), bounded_scale(hyper), {}
-    if self.family == 'mean_scale':
-      return hyper[..., :m], bounded_scale(hyper[..., m:]), {}
-    return self.y_parameters(y_hat, hyper, drop_reference)
+    if self.autoregressive:
+      return self.y_parameters(y_hat, hyper, drop_reference)
+    if self.spec.hyper_means:
+      mu, sigma = jnp.split(hyper, 2, axis=-1)
+      return mu, bounded_scale(sigma), {}
+    return jnp.zeros_like(hyper), bounded_scale(hyper), {}
 
   def _training_noise(self, value, draw, example_keys):
     """value + U(-0.5, 0.5), from the 'noise' rng stream, or from each example's own key (fold_in(key, draw))."""
@@ -176,7 +187,7 @@ class ImageCompressor(nn.Module):
     y = self.analysis(x, lambdas)
     likelihoods, aux = {}, {}
 
-    if self.family == 'factorized':
+    if not self.spec.hyperprior:
       y_rate = self._training_noise(y, 1, example_keys) if train else jnp.round(y)
       likelihoods['y'] = self.y_density(y_rate)
       y_hat = straight_through_round(y) if train else jnp.round(y)

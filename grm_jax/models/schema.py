@@ -9,8 +9,8 @@ import math
 from grm_jax.entropy_models.autoregressive import GATINGS
 from grm_jax.entropy_models.coding_order import ORDERS
 from grm_jax.layers.gdn import NORMS
+from grm_jax.models import families
 
-FAMILIES = ('factorized', 'hyperprior', 'mean_scale', 'context', 'grm')
 TRANSFORM_DTYPES = ('float32', 'bfloat16')
 # Wide enough for every published model of the family (the paper's N=192, M=384, 3M wide parameter networks) and
 # several times more; narrow enough that no config asks for more memory than a workstation has.
@@ -61,7 +61,7 @@ def check_model_config(config):
   if lambda_range and not lambda_range[0] < lambda_range[1]:
     raise ValueError(f"model.lambda_range must have low < high, got {list(lambda_range)}")
   return {
-      'family': _choice(config, 'family', FAMILIES),
+      'family': _choice(config, 'family', families.names()),
       'norm': _choice(config, 'norm', NORMS),
       'channels': _integer(config, 'channels', 1, MAX_CHANNELS),
       'latent_channels': _integer(config, 'latent_channels', 1, MAX_CHANNELS),

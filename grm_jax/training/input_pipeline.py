@@ -9,6 +9,7 @@ multi-host run decodes only its own slice of every global batch.
 """
 import concurrent.futures
 import logging
+import os
 import queue
 import threading
 
@@ -87,15 +88,21 @@ class TfdsSource:
       return None
 
 
-def open_source(spec):
-  """'folder:PATH[,PATH...]' or 'tfds:NAME[:SPLIT]' (a bare path means a folder)."""
+def open_source(spec, data_dir=''):
+  """'folder:PATH[,PATH...]' or 'tfds:NAME[:SPLIT]' (a bare path means a folder); relative folders are taken
+  below data_dir where it is set."""
+  if not spec:
+    raise GrmError("no training data: set --config.train_data=folder:PATH (or tfds:NAME)")
   kind, _, rest = spec.partition(':')
   if kind == 'tfds':
     name, _, split = rest.partition(':')
     return TfdsSource(name, split or 'train')
-  if kind == 'folder':
-    return FolderSource(rest)
-  return FolderSource(spec)
+  return FolderSource(folder_paths(rest if kind == 'folder' else spec, data_dir))
+
+
+def folder_paths(folders, data_dir=''):
+  """'PATH[,PATH...]' with each relative PATH below data_dir."""
+  return ','.join(os.path.join(data_dir, folder) for folder in str(folders).split(','))
 
 
 def random_crop(image, patch_size, rng, small_images='pad'):

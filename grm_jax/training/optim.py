@@ -2,7 +2,7 @@
 learning rate between the transforms (g_a, g_s) and the entropy model."""
 import optax
 
-TRANSFORMS = ('g_a', 'g_s')
+TRANSFORMS = ('g_a', 'g_s', 'analysis_transform', 'synthesis_transform')  # the shipped ones, or a researcher's
 SCHEDULES = ('constant', 'step', 'cosine')
 
 
@@ -24,7 +24,7 @@ def learning_rate_schedule(config):
 
 
 def parameter_groups(params):
-  """'transform' for g_a and g_s, 'entropy' for everything else."""
+  """'transform' for g_a and g_s (shipped or own), 'entropy' for everything else."""
   return {name: ('transform' if name in TRANSFORMS else 'entropy') for name in params}
 
 

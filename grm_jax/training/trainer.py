@@ -22,7 +22,7 @@ import numpy as np
 import optax
 import tqdm
 
-from grm_jax import losses, metrics, models
+from grm_jax import losses, metrics, models, rd_lambda
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
 from grm_jax.training import checkpoints, input_pipeline, optim, parallel, params_bundle, provenance
@@ -61,7 +61,7 @@ def example_weights(config, lambdas):
   lambda_range = config.model.get('lambda_range', ())
   if not lambda_range or not exponent:
     return None
-  return (gain.middle_lambda(lambda_range) / lambdas) ** exponent
+  return (rd_lambda.middle(lambda_range) / lambdas) ** exponent
 
 
 def make_train_step(model, optimizer, config):
@@ -137,7 +137,7 @@ class Validation:
   variable-rate model at both ends and the middle of its range (keys val/bpp@LAMBDA, ...)."""
 
   def __init__(self, model, config):
-    source = input_pipeline.open_source(config.val_data)
+    source = input_pipeline.open_source(config.val_data, config.get('data_dir', ''))
     images = []
     for index in range(len(source)):
       image = source.load(index)
@@ -148,7 +148,7 @@ class Validation:
     self.images = images
     self.eval_step = make_eval_step(model)
     lambda_range = config.model.get('lambda_range', ())
-    self.lambdas = ((lambda_range[0], gain.middle_lambda(lambda_range), lambda_range[1]) if lambda_range
+    self.lambdas = ((lambda_range[0], rd_lambda.middle(lambda_range), lambda_range[1]) if lambda_range
                     else (None,))
 
   def __call__(self, params):
@@ -178,13 +178,20 @@ def _initialize_from(state, optimizer, workdir, model):
     params = None
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
-  params = _with_gains_of_a_fixed_rate_model(params, model, source_config)
+  state = _starting_from(state, optimizer, _with_gains_of_a_fixed_rate_model(params, model, source_config),
+                         f"init_from: the model in {workdir}")
+  logging.info("initialised from step %d of %s", step, workdir)
+  return state
+
+
+def _starting_from(state, optimizer, params, what):
+  """The state with these parameters (of the state's tree and shapes, else a GrmError about `what`) and a fresh
+  optimiser."""
   expected = jax.tree_util.tree_structure(state['params'])
   if jax.tree_util.tree_structure(params) != expected or any(
-      a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(params),
-                                         jax.tree_util.tree_leaves(state['params']))):
-    raise GrmError(f"init_from: the model in {workdir} does not match this config's model")
-  logging.info("initialised from step %d of %s", step, workdir)
+      np.shape(a) != np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(params),
+                                                 jax.tree_util.tree_leaves(state['params']))):
+    raise GrmError(f"{what} does not match this config's model")
   params = jax.tree_util.tree_map(jnp.asarray, params)
   return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
 
@@ -198,7 +205,7 @@ def _with_gains_of_a_fixed_rate_model(params, model, source_config):
   anchors = gain.anchor_lambdas(model.lambda_range, model.gain_anchors)
   params = dict(params)
   params['y_gains'] = gain.converted_params(anchors, added['y_gains'], float(source_config['lambda_']))
-  if model.z_gain and model.family != 'factorized':
+  if model.z_gain and model.spec.hyperprior:
     params['z_gains'] = gain.converted_params(anchors, added['z_gains'], float(source_config['lambda_']))
   logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
   return params
@@ -271,13 +278,18 @@ def check_workdir(workdir):
                      "to resume")
 
 
-def train_and_evaluate(config, workdir):
-  """Trains config's model in workdir, resuming from its latest checkpoint; returns the final host state."""
+def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
+  """Trains config's model in workdir, resuming from its latest checkpoint; returns the final host state.
+
+  transforms: a researcher's own g_a and g_s (models.build). initial_params: where a new run starts (a params tree
+  of the model, for instance one with another model's transforms in it) instead of a random initialisation or
+  config.init_from; a fresh optimiser either way.
+  """
   check_batch_layout(config)
   check_workdir(workdir)
   is_chief = jax.process_index() == 0
   try:
-    model = models.build(config)
+    model = models.build(config, transforms=transforms)
   except ValueError as error:
     raise GrmError(f"the config describes no model: {error}") from None
   optimizer, schedule = optim.make_optimizer(config)
@@ -287,6 +299,8 @@ def train_and_evaluate(config, workdir):
   if start:
     state, _ = checkpoints.restore(checkpoint_manager, start, jax.device_get(state))
     logging.info("resumed from the checkpoint of step %d", start)
+  elif initial_params is not None:
+    state = _starting_from(state, optimizer, initial_params, "initial_params")
   elif config.get('init_from'):
     state = _initialize_from(state, optimizer, config.init_from, model)
   if start >= config.num_steps:
@@ -295,7 +309,7 @@ def train_and_evaluate(config, workdir):
     return jax.device_get(state)
 
   loader = input_pipeline.BatchLoader(
-      input_pipeline.open_source(config.train_data), config.batch_size, config.patch_size, seed=config.seed,
+      input_pipeline.open_source(config.train_data, config.get('data_dir', '')), config.batch_size, config.patch_size, seed=config.seed,
       process_index=jax.process_index(), process_count=jax.process_count(), small_images=config.small_images,
       workers=config.loader_workers)
   validation = Validation(model, config) if config.val_data and config.eval_every else None

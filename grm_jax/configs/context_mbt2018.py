@@ -1,6 +1,6 @@
 """The context model at the size of CompressAI's mbt2018 (N=192, M=320, GDN, parameter networks 1066 wide):
 the network that `benchmarks/peer_train_step.py` times against CompressAI's own, same machine, same run."""
-from configs import default
+from grm_jax.configs import default
 
 
 def get_config():

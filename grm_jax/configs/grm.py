@@ -3,7 +3,7 @@
 Coded in wavefront order (see configs/default.py); `--config.model.order=raster` gives the paper's order, which
 decodes about 5x slower on a CPU.
 """
-from configs import default
+from grm_jax.configs import default
 
 
 def get_config():

@@ -5,7 +5,7 @@ against one variable-rate model, at equal training steps and at equal total comp
 grm_small, without the autoregressive context (so Kodak's real files take seconds), on 64x64 crops: 3x the
 steps per second of 128x128 crops (96x96 crops cost as much as 128x128: the model pads to multiples of 64).
 """
-from configs import grm_small
+from grm_jax.configs import grm_small
 
 
 def get_config():

@@ -1,7 +1,7 @@
 """Post-training quantisation of the entropy path: a float model's h_s and entropy parameters as the integer
-parameters of entropy_models/portable.py, stored in the model directory's tables.npz (keys 'portable/...').
+parameters of portable/entropy_path.py, stored in the model directory's tables.npz (keys 'portable/...').
 
-Weights get a power-of-two scale per output column (layers/exact.quantize_dense). Activations get one power-of-two
+Weights get a power-of-two scale per output column (portable/exact.quantize_dense). Activations get one power-of-two
 scale per tensor, from the largest magnitude the float model produces on calibration images (photographs from
 the training set, never the test set) at several lambdas across the model's range: 12 bits cover that range.
 """
@@ -12,12 +12,11 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import ndtr
 
-from grm_jax import image_io
-from grm_jax.codec import rate_control
-from grm_jax.entropy_models import portable
+from grm_jax import image_io, rd_lambda
 from grm_jax.errors import GrmError
 from grm_jax.layers import causal_mask, reference_mask, subpixel_kernel
-from grm_jax.layers.exact import carried_weights, exponent_for, quantize_dense
+from grm_jax.portable import entropy_path
+from grm_jax.portable.exact import carried_weights, exponent_for, quantize_dense
 
 PREFIX = 'portable/'
 CALIBRATION_LAMBDAS = 4  # per variable-rate model: log-spaced over its range
@@ -26,8 +25,9 @@ CALIBRATION_CROP = 512
 
 
 def calibration_images(folder, count=CALIBRATION_IMAGES, crop=CALIBRATION_CROP):
-  """`count` photographs spread over a folder's sorted listing, centre crops of at most crop x crop, in [0, 1]."""
-  paths = image_io.list_images(folder)
+  """`count` photographs spread over a folder's sorted listing (or folders', comma-separated), centre crops of at
+  most crop x crop, in [0, 1]."""
+  paths = [path for part in str(folder).split(',') for path in image_io.list_images(part)]
   if not paths:
     raise GrmError(f"{folder}: no PNG or JPEG photographs to calibrate with")
   chosen = [paths[i] for i in np.unique(np.linspace(0, len(paths) - 1, count).astype(int))]
@@ -46,8 +46,8 @@ def rate_levels(model, config):
   where they lie in it; or the fixed-rate model's own."""
   if model.lambda_range:
     low, high = model.lambda_range
-    spaced = np.exp(np.linspace(np.log(low), np.log(high), portable.RATE_LEVELS))
-    named = [v for v in rate_control.QUALITY_LAMBDAS + (float(config.lambda_),) if low <= v <= high]
+    spaced = rd_lambda.log_spaced(model.lambda_range, entropy_path.RATE_LEVELS)
+    named = [v for v in rd_lambda.QUALITY_LAMBDAS + (float(config.lambda_),) if low <= v <= high]
     return np.unique(np.concatenate([spaced, named]).astype(np.float32))
   return np.asarray([config.lambda_], np.float32)
 
@@ -55,8 +55,7 @@ def rate_levels(model, config):
 def _calibration_lambdas(model, config):
   if not model.lambda_range:
     return [None]
-  low, high = model.lambda_range
-  return [float(v) for v in np.exp(np.linspace(np.log(low), np.log(high), CALIBRATION_LAMBDAS))]
+  return [float(v) for v in rd_lambda.log_spaced(model.lambda_range, CALIBRATION_LAMBDAS)]
 
 
 def _intermediates(model, params, images, lambdas):
@@ -118,18 +117,18 @@ def confidence_table(scale_table):
   distance bin; level i's bins are 2^shift[i] grid steps wide, so that 256 of them cover 8 sigma."""
   scales = np.asarray(scale_table, np.float64)
   shifts = np.maximum(0, np.ceil(np.log2(8 * scales))).astype(np.int32)
-  bins = np.arange(portable.CONFIDENCE_BINS, dtype=np.float64)
+  bins = np.arange(entropy_path.CONFIDENCE_BINS, dtype=np.float64)
   step = np.exp2(shifts.astype(np.float64))[:, None]
-  distance = (bins[None, :] * step + (step - 1) / 2) / (1 << portable.MEAN_BITS)
+  distance = (bins[None, :] * step + (step - 1) / 2) / (1 << entropy_path.MEAN_BITS)
   sigma = scales[:, None]
   likelihood = ndtr((0.5 - distance) / sigma) - ndtr((-0.5 - distance) / sigma)
-  return np.round(likelihood * (1 << portable.CONFIDENCE_BITS)).astype(np.int32), shifts
+  return np.round(likelihood * (1 << entropy_path.CONFIDENCE_BITS)).astype(np.int32), shifts
 
 
 def convert(model, params, config, scale_table, images):
   """The portable arrays of a float model (keys without PREFIX). images: float32 [H, W, 3] calibration crops in
   [0, 1]."""
-  if 4 * model.latent_channels * portable.KEY_LIMIT ** 2 >= 2 ** 30:
+  if 4 * model.latent_channels * entropy_path.KEY_LIMIT ** 2 >= 2 ** 30:
     raise GrmError(f"the portable path's search keys need M < 1024 (this model has M={model.latent_channels})")
   maxima = _intermediates(model, params, images, _calibration_lambdas(model, config))
   return _quantized(model, params, config, scale_table, {name: exponent_for(v) for name, v in maxima.items()},
@@ -153,13 +152,13 @@ def z_gains(model, params, levels):
 
   gains = np.asarray(model.apply({'params': jax.device_put(params)}, jnp.asarray(levels), method=inverse_gains),
                      np.float64)
-  return np.round(gains * (1 << portable.GAIN_BITS)).astype(np.int32)
+  return np.round(gains * (1 << entropy_path.GAIN_BITS)).astype(np.int32)
 
 
 def _quantized(model, params, config, scale_table, e, gains):
   """The portable arrays, given each activation tensor's exponent (e, by tensor name) and gains(model, params,
   levels), the integer z gains."""
-  m, mean_bits = model.latent_channels, portable.MEAN_BITS
+  m, mean_bits = model.latent_channels, entropy_path.MEAN_BITS
   qparams = {f'exponent/{name}': np.int32(e[name]) for name in ('z', 'y') if name == 'z' or model.autoregressive}
 
   qparams['rate_levels'] = rate_levels(model, config)
@@ -194,7 +193,7 @@ def _quantized(model, params, config, scale_table, e, gains):
     for _ in range(model.references):  # each reference's feature (and S and U), side by side
       inputs.append(np.full(2 * m, e['reference_conv']))
       if model.gating == 'channels':
-        inputs.append(np.full(2, 11))  # S and U at 2^-11 (portable._gate)
+        inputs.append(np.full(2, 11))  # S and U at 2^-11 (entropy_path._gate)
     table, shifts = confidence_table(scale_table)
     qparams['confidence_table'], qparams['confidence_shift'] = table, shifts
   inputs.append(np.full(2 * m, e['hyper']))
@@ -204,7 +203,7 @@ def _quantized(model, params, config, scale_table, e, gains):
 
 def _store_network(qparams, name, params, input_exponents, e):
   """A three-layer ParameterNet; its last layer's outputs on the mean/scale grid."""
-  outputs = [e[f'{name}/dense_0'], e[f'{name}/dense_1'], portable.MEAN_BITS]
+  outputs = [e[f'{name}/dense_0'], e[f'{name}/dense_1'], entropy_path.MEAN_BITS]
   for i, e_out in enumerate(outputs):
     layer = params[f'dense_{i}']
     _store(qparams, f'{name}/dense_{i}', quantize_dense(layer['kernel'], layer['bias'], input_exponents, e_out))
@@ -218,7 +217,7 @@ def build(model, params, config, scale_table, images):
 
 def stored(tables, carrier='float32'):
   """The portable arrays of a model directory's tables (empty for a float model), with the weights (stored as
-  int16) in the form the carrier's matmul takes (layers/exact.carried_weights)."""
+  int16) in the form the carrier's matmul takes (portable/exact.carried_weights)."""
   arrays = {name[len(PREFIX):]: value for name, value in tables.items() if name.startswith(PREFIX)}
   return {name: carried_weights(value, carrier) if name.endswith('/w') else value for name, value in arrays.items()}
 

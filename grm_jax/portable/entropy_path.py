@@ -1,8 +1,8 @@
-"""The portable entropy path: h_s and the entropy parameters of y in exact integer arithmetic (layers/exact.py), so
+"""The portable entropy path: h_s and the entropy parameters of y in exact integer arithmetic (portable/exact.py), so
 that a file decodes to the same symbols on any CPU or GPU, XLA version, thread count or summation order.
 
 It computes what the float path computes (models/compressor.py, autoregressive.py), from integer parameters made
-at export (codec/portable_export.py), with these fixed grids:
+at export (codec/conversion.py), with these fixed grids:
   mu and y_hat      multiples of 2^-8: y_hat = mu + symbol is exact, and the decoder's y_hat is the encoder's;
   sigma             multiples of 2^-8; the scale-table index compares sigma with the table's float32 values,
                     an exact comparison;
@@ -10,7 +10,7 @@ at export (codec/portable_export.py), with these fixed grids:
                     similarities are integer dot products (exact), S their maximum, ties to the lowest index;
   U (confidence)    the mean over channels of an integer likelihood table, indexed by scale level and distance;
   z_hat's gains     an integer table per rate level (variable-rate models code at one of about RATE_LEVELS
-                    lambdas, codec/portable_export.rate_levels).
+                    lambdas, codec/conversion.rate_levels).
 Outputs that the codec sees (mu, sigma, y_hat) are float32 values that hold these grid points exactly.
 
 Parameters are a flat dict of arrays ("qparams", with the coding tables' scale_table); `spec` is the float model
@@ -22,7 +22,7 @@ import numpy as np
 
 from grm_jax.entropy_models.gaussian import SCALE_BOUND
 from grm_jax.layers import causal_mask, depth_to_space, gather_patches, reference_mask
-from grm_jax.layers.exact import ACTIVATION_LIMIT, clip_activation, dense, isqrt, shift_round, small_dot
+from grm_jax.portable.exact import ACTIVATION_LIMIT, clip_activation, dense, isqrt, shift_round, small_dot
 
 MEAN_BITS = 8  # mu, sigma and y_hat are multiples of 2^-8
 GAIN_BITS = 12  # z's inverse gains, per rate level and channel
@@ -86,9 +86,9 @@ def _mean_and_scale(grid_values):
 def gaussian_parameters(qparams, spec, hyper):
   """(mu, sigma) of y for the non-autoregressive families."""
   del qparams
-  if spec.family == 'hyperprior':
-    return jnp.zeros(hyper.shape, jnp.float32), jnp.maximum(_on_grid(hyper), SCALE_BOUND)
-  return _mean_and_scale(hyper)
+  if spec.spec.hyper_means:
+    return _mean_and_scale(hyper)
+  return jnp.zeros(hyper.shape, jnp.float32), jnp.maximum(_on_grid(hyper), SCALE_BOUND)
 
 
 def scale_index(scale_table, sigma):
@@ -162,7 +162,7 @@ def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates):
   patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
   local = dense(_latent_inputs(qparams, _taps(patches, CONTEXT_TAPS)), _layer(qparams, 'context'), 'linear')
   inputs, pending = [local], {}
-  if spec.family == 'grm' and spec.use_reference:
+  if spec.uses_reference:
     local_mu, local_sigma = _mean_and_scale(_network(qparams, 'local_params', local))
     pending['local_mu'] = local_mu
     pending['local_index'] = scale_index(qparams['scale_table'], local_sigma)
@@ -193,7 +193,7 @@ def commit_positions(qparams, spec, state, rows, cols, mu, symbols, pending):
   rows_or_out = jnp.where(inside, rows, height + 4)  # out of range: the scatter drops it
   y_grid = jnp.round(mu * (1 << MEAN_BITS)).astype(jnp.int32) + (symbols.astype(jnp.int32) << MEAN_BITS)
   state = dict(state, y_hat=state['y_hat'].at[rows_or_out + 2, cols + 2].set(y_grid, mode='drop'))
-  if spec.family == 'grm' and spec.use_reference:
+  if spec.uses_reference:
     j = jnp.where(inside, rows * width + cols, height * width)
     patches = gather_patches(state['y_hat'], rows, cols, 3, 1)
     features = dense(_latent_inputs(qparams, _taps(patches, REFERENCE_TAPS)), _layer(qparams, 'reference_conv'),

@@ -46,8 +46,10 @@ def get_config():
   config.distortion = 'mse'  # mse | ms-ssim (then loss = lambda * (1 - MS-SSIM) + bpp)
   config.stage_rate_weight = 0.1  # grm: weight of the rates under the local and reference stages
 
-  # Data: 'folder:PATH' (no TensorFlow needed) or 'tfds:NAME[:SPLIT]'.
-  config.train_data = 'folder:../shared/data/train'
+  # Data: 'folder:PATH[,PATH...]' (no TensorFlow needed) or 'tfds:NAME[:SPLIT]'; train_data has no default, where
+  # a run's photographs are is the user's to say. Relative folders are taken below data_dir where it is set.
+  config.data_dir = ''
+  config.train_data = ''
   config.val_data = ''  # '' = no validation pass
   config.batch_size = 8  # global, across all devices and hosts
   config.patch_size = 256

@@ -1,5 +1,5 @@
 """Minnen 2018 mean-scale hyperprior, with the N and M of the GRM paper."""
-from configs import default
+from grm_jax.configs import default
 
 
 def get_config():

@@ -1,5 +1,5 @@
 """A tiny GRM for tests and smoke runs: compiles in seconds on a CPU. Not for real compression."""
-from configs import default
+from grm_jax.configs import default
 
 
 def get_config():

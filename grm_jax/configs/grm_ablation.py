@@ -3,7 +3,7 @@ grm_small (N=48, M=64, parameter networks 3M wide), variable rate over CompressA
 model gives a whole curve (and a BD-rate), trained on 256x256 crops (16x16 latents: 255 earlier candidates for the
 last position, as in the paper) at batch 4. Each variant overrides one field of this config.
 """
-from configs import grm_small
+from grm_jax.configs import grm_small
 
 
 def get_config():

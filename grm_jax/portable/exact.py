@@ -1,5 +1,5 @@
 """Integer arithmetic that every machine computes to the same bits: the building blocks of the portable entropy
-path (entropy_models/portable.py).
+path (portable/entropy_path.py).
 
 A float network's output depends on the order its sums are taken in, which differs between CPU instruction sets,
 thread counts, XLA versions and GPUs; a range decoder given parameters that differ in one bit decodes garbage. Here

@@ -1,5 +1,5 @@
 """Minnen 2018 joint autoregressive + hyperprior: the paper's context-adaptive baseline."""
-from configs import default
+from grm_jax.configs import default
 
 
 def get_config():

@@ -1,6 +1,6 @@
 """The context baseline trained exactly like grm_small (same N, M, widths, data and schedule): the reference
 for measuring what the global reference adds."""
-from configs import grm_small
+from grm_jax.configs import grm_small
 
 
 def get_config():

@@ -2,12 +2,12 @@
 
 N=64, M=96 and parameter networks of width 3M, as in the paper's proportions; 8 random 128x128 crops per step
 (192x192 crops cost 3.8x more per step on the CPU). Learning rate 3e-4 with warm-up and two step decays. The
-training images are ../shared/data/train without bsds500/val, which is held out for validation.
+training images are four folders of a photograph collection (with --config.data_dir=DIR: the repository's recipes
+pass ../shared/data/train), bsds500/val held out for validation.
 """
-from configs import default
+from grm_jax.configs import default
 
-TRAIN = ','.join(f'../shared/data/train/{d}' for d in ('bsds500/train', 'bsds500/test', 'urban100_rest',
-                                                       'sun_hays80'))
+TRAIN = 'bsds500/train,bsds500/test,urban100_rest,sun_hays80'
 
 
 def get_config():
@@ -23,7 +23,7 @@ def get_config():
   config.decay_boundaries = (0.8, 0.95)
   config.checkpoint_every = 500
   config.log_every = 100
-  config.val_data = 'folder:../shared/data/train/bsds500/val'
+  config.val_data = 'folder:bsds500/val'
   config.val_images = 8
   config.eval_every = 2500
   return config

@@ -1,1 +1,0 @@
-"""Experiment configurations (ml_collections). Each file has get_config(); default.py holds the shared defaults."""

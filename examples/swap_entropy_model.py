@@ -1,0 +1,73 @@
+"""The shipped model's transforms with another entropy model: what does the global reference give over the local
+context alone, on the same g_a and g_s?
+
+  python examples/swap_entropy_model.py --data FOLDER --workdir runs/swap [--family context] [--steps 300]
+
+grm-small's transforms (and gain units and hyperprior) are kept, its entropy model of y is replaced by a fresh one
+of another family, and only the entropy models train (the transforms' learning rate is zero). Then both models
+code the same photographs into real .grm files.
+"""
+import argparse
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import grm_jax
+from grm_jax import image_io, models
+from grm_jax.codec import model_dir
+from grm_jax.errors import report_errors
+from grm_jax.training import trainer
+
+
+def transplanted(new_params, shipped_params):
+  """new_params with every part of the shipped model that has the same name and shapes (all but y's entropy
+  model, where the families differ)."""
+  same = lambda name: name in shipped_params and jax.tree_util.tree_structure(shipped_params[name]) == \
+      jax.tree_util.tree_structure(new_params[name]) and all(
+          np.shape(a) == np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(shipped_params[name]),
+                                                     jax.tree_util.tree_leaves(new_params[name])))
+  return {name: shipped_params[name] if same(name) else value for name, value in new_params.items()}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--data', required=True, help='a folder of training photographs')
+  parser.add_argument('--workdir', required=True, help='a new folder: checkpoints, the model, the .grm files')
+  parser.add_argument('--family', default='context', help="the entropy model's family (models/families.py)")
+  parser.add_argument('--steps', type=int, default=300)
+  parser.add_argument('--patch', type=int, default=128)
+  args = parser.parse_args()
+  return report_errors(parser.prog, run, args)
+
+
+def run(args):
+  workdir = pathlib.Path(args.workdir)
+
+  shipped = grm_jax.load('grm-small')
+  config = shipped.config.copy_and_resolve_references()
+  config.model.family, config.train_data, config.val_data = args.family, f'folder:{args.data}', ''
+  config.num_steps, config.patch_size, config.warmup_steps = args.steps, args.patch, args.steps // 10
+  config.checkpoint_every = config.log_every = max(1, args.steps // 4)
+  config.transform_lr_scale, config.init_from = 0.0, ''  # g_a and g_s stay the shipped ones
+  fresh = models.build(config).init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))['params']
+  start = transplanted(fresh, shipped.params)
+  print("kept from grm-small:", ', '.join(name for name in start if start[name] is shipped.params.get(name)))
+
+  state = trainer.train_and_evaluate(config, str(workdir / 'train'), initial_params=start)
+  model_dir.export(state['params'], config, workdir / 'model')
+  swapped = grm_jax.load(workdir / 'model')
+  for path in image_io.list_images(args.data)[:2]:
+    image = image_io.read_image(path)
+    for name, codec in (('grm-small', shipped), (f'{args.family} on its transforms', swapped)):
+      encoded = codec.encode(image, lambda_=codec.default_lambda)
+      grm_file = workdir / f"{pathlib.Path(path).stem}.{codec.family}.grm"
+      grm_file.write_bytes(encoded.data)
+      assert np.array_equal(codec.decompress(grm_file.read_bytes()), encoded.reconstruction)
+      print(f"{path} by {name}: {len(encoded.data)} bytes, decoded exactly")
+
+
+if __name__ == '__main__':
+  sys.exit(main())
