@@ -2,7 +2,7 @@
 
   python benchmarks/codec_speed.py --config configs/grm.py            # random weights: timing only
   python benchmarks/codec_speed.py --config configs/grm.py --order wavefront
-  python benchmarks/codec_speed.py --config configs/grm.py --portable  # float and portable entropy paths, side by side
+  python benchmarks/codec_speed.py --config configs/grm.py --portable --calibration-data ../shared/data/train  # float and portable entropy paths, side by side
   python benchmarks/codec_speed.py --model grm-small                   # a shipped or exported model
   python benchmarks/codec_speed.py --model DIR --carrier int8          # the portable path's matmuls in int8
   python benchmarks/codec_speed.py --model DIR --replay                # range coder replayed: no TensorFlow needed
@@ -43,6 +43,8 @@ def _codecs(args):
   model_dir.export(params, config, os.path.join(folder, 'model'))
   codecs = [(grm_jax.load(os.path.join(folder, 'model')), name + ', float32 entropy path')]
   if args.portable:
+    if not args.calibration_data:
+      raise SystemExit('codec_speed.py: error: --portable needs --calibration-data FOLDER (training photographs)')
     images = conversion.calibration_images(args.calibration_data, count=2)
     model_dir.export(params, config, os.path.join(folder, 'portable'), calibration_images=images)
     codecs.append((grm_jax.load(os.path.join(folder, 'portable'), carrier=args.carrier),
@@ -83,8 +85,8 @@ def main():
                       help='replace the range coder by a recording and its replay (grm_jax/codec/replay.py)')
   parser.add_argument('--carrier', default=None, choices=('float32', 'int8'),
                       help="the portable path's matmuls: float32, or int8 (the same integers)")
-  parser.add_argument('--calibration-data', default='../shared/data/train',
-                      help='photographs for the portable export (two are used)')
+  parser.add_argument('--calibration-data', metavar='FOLDER',
+                      help='photographs for the portable export (two are used; needed with --portable)')
   args = parser.parse_args()
   image = image_io.read_image(args.image)
   for codec, name in _codecs(args):

@@ -145,7 +145,7 @@ def main():
   recording = commands.add_parser('record', help='encode images, keeping what the range coder was given')
   recording.add_argument('--model', default=zoo.DEFAULT, help='a shipped model name (it must name the same model on '
                          'both machines) or a model directory')
-  recording.add_argument('--data', default='../shared/data/kodak')
+  recording.add_argument('--data', required=True, help='a folder of photographs')
   recording.add_argument('--limit', type=int, default=0, help='the first N images only')
   recording.add_argument('--out', required=True)
   recording.set_defaults(run=record)

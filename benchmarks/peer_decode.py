@@ -105,8 +105,8 @@ def main():
   parser.add_argument('--rounds', type=int, default=3)
   parser.add_argument('--repeats', type=int, default=3, help='timed encodes and decodes per round, after a warm-up')
   parser.add_argument('--peer-python', default=sys.executable, help='interpreter with PyTorch and CompressAI')
-  parser.add_argument('--calibration-data', default='../shared/data/train',
-                      help='photographs for the portable export (two are used)')
+  parser.add_argument('--calibration-data', metavar='FOLDER', required=True,
+                      help='training photographs for the portable export (two are used)')
   parser.add_argument('--side', choices=('ours', 'peer'), help=argparse.SUPPRESS)
   args = parser.parse_args()
 

@@ -54,7 +54,7 @@ def main():
   parser.add_argument('--model', action='append', required=True, help='a grm model (repeatable)')
   parser.add_argument('--lambda', dest='lambda_', type=float, action='append',
                       help="a variable-rate model's trade-off (repeatable; default: the model's default)")
-  parser.add_argument('--data', default='../shared/data/kodak')
+  parser.add_argument('--data', required=True, help='a folder of photographs')
   parser.add_argument('--limit', type=int, default=0, help='the first N images only')
   args = parser.parse_args()
   return report_errors('reference_share.py', run, args)

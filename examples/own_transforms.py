@@ -58,13 +58,11 @@ def main():
   parser.add_argument('--steps', type=int, default=300)
   parser.add_argument('--patch', type=int, default=128)
   parser.add_argument('--config', default='grm_small', help="whose entropy model and training recipe (a name or path)")
-  args = parser.parse_args()
-  return report_errors(parser.prog, run, args)
+  return report_errors(parser.prog, run, parser.parse_args())
 
 
 def run(args):
   workdir = pathlib.Path(args.workdir)
-
   config = config_io.load_config(args.config)  # grm_small: the grm entropy model at the shipped models' size
   config.train_data, config.val_data = f'folder:{args.data}', ''
   config.num_steps, config.patch_size, config.warmup_steps = args.steps, args.patch, args.steps // 10
@@ -74,7 +72,6 @@ def run(args):
   state = trainer.train_and_evaluate(config, str(workdir / 'train'), transforms=transforms)
   model_dir.export(state['params'], config, workdir / 'model', transforms=transforms)
   codec = grm_jax.load(workdir / 'model', transforms=transforms)
-
   for path in image_io.list_images(args.data)[:2]:
     image = image_io.read_image(path)
     encoded = codec.encode(image)  # with the reconstruction the decoder will produce
@@ -82,9 +79,8 @@ def run(args):
     grm_file.write_bytes(encoded.data)
     decoded = codec.decompress(grm_file.read_bytes())
     assert np.array_equal(decoded, encoded.reconstruction), 'the decoder must reproduce the encoder exactly'
-    psnr = metrics.psnr(image_io.to_float(image), image_io.to_float(decoded))
-    print(f"{grm_file}: {len(encoded.data)} bytes, {8 * len(encoded.data) / image[..., 0].size:.3f} bpp, "
-          f"PSNR {float(psnr):.2f} dB, decoded exactly")
+    psnr = float(metrics.psnr(image_io.to_float(image), image_io.to_float(decoded)))
+    print(f"{grm_file}: {len(encoded.data)} bytes, PSNR {psnr:.2f} dB, decoded exactly")
 
 
 if __name__ == '__main__':

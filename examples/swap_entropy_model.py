@@ -39,8 +39,7 @@ def main():
   parser.add_argument('--family', default='context', help="the entropy model's family (models/families.py)")
   parser.add_argument('--steps', type=int, default=300)
   parser.add_argument('--patch', type=int, default=128)
-  args = parser.parse_args()
-  return report_errors(parser.prog, run, args)
+  return report_errors(parser.prog, run, parser.parse_args())
 
 
 def run(args):

@@ -1,7 +1,7 @@
 #!/bin/bash
 # One GPU loan (one H100 or H200, about 9 minutes of command time), run on the box from the repository root with
 # gpu_bundle/ (recipes/gpu_box.py pack) and .xdev/ carried:
-#   .xdev/cpu.npz   benchmarks/cross_device.py record --out .xdev/cpu.npz (made here, on the CPU machine)
+#   .xdev/cpu.npz   benchmarks/cross_device.py record --data ../shared/data/kodak --out .xdev/cpu.npz (made here, on the CPU machine)
 #   .xdev/kodak/    the Kodak images (evaluation only: encoded on the GPU for the reverse check)
 #
 # 1. Both model families of issue 14, side by side on the one GPU, the same recipe: variable rate over

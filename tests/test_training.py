@@ -324,3 +324,16 @@ def test_a_run_never_mixes_into_a_folder_of_the_users(tmp_path):
   config.model.channels = 0
   with pytest.raises(GrmError, match='the config describes no model: model.channels must be an integer'):
     trainer.train_and_evaluate(config, str(tmp_path / 'new'))
+
+
+def test_no_config_says_where_the_photographs_are(tmp_path):
+  config = tiny.get_config()
+  with pytest.raises(GrmError, match='no training data: set --config.train_data'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'run'))
+  config.train_data = 'folder:photos'
+  with pytest.raises(GrmError, match='photos: no such folder .relative folders are taken below --config.data_dir'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert not (tmp_path / 'run').exists()  # refused before anything is written
+  write_image_folder(tmp_path / 'data' / 'photos', count=2)
+  config.data_dir, config.num_steps = str(tmp_path / 'data'), 1
+  assert int(trainer.train_and_evaluate(config, str(tmp_path / 'run'))['step']) == 1

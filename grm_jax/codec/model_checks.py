@@ -2,10 +2,10 @@
 shape, type and invariants the code that uses it relies on, so that a crafted directory (its hash recomputed, as
 an attacker would) is refused in one line instead of crashing the range coder, hanging it, or filling the memory.
 
-The checks here raise ValueError with the reason; model_dir.py names the directory and turns it into a GrmError.
+The config and parameters are checked by models/saved.py (which training reads them with too); the tables here.
+The checks raise ValueError with the reason; model_dir.py names the directory and turns it into a GrmError.
 """
 import io
-import json
 import math
 import struct
 import zipfile
@@ -15,13 +15,9 @@ import numpy as np
 
 from grm_jax.codec import range_coder
 from grm_jax.errors import GrmError
+from grm_jax.models.saved import check_size
 from grm_jax.portable import conversion, exact
 
-# Bytes a file of a model directory may have, checked before it is read. config.json and model.json are a few
-# kB; params.msgpack and tables.npz are bounded again once the config says how large the model is.
-MAX_JSON_BYTES = 1 << 20
-MAX_PARAMS_BYTES = 256 << 20  # three times the paper-size model's float32 parameters
-MAX_TABLES_BYTES = 512 << 20
 # tables.npz beyond the portable weights (at most half the float32 parameters' bytes): the coding tables.
 TABLES_SLACK_BYTES = 64 << 20
 MAX_TABLE_ARRAYS = 512
@@ -29,41 +25,6 @@ MAX_TABLE_ARRAYS = 512
 # arithmetic; real tables stay within a few thousand.
 MAX_OFFSET = 1 << 20
 TABLE_DTYPES = ('<i2', '<i4', '<f4')
-
-
-def check_size(name, size, limit):
-  if size > limit:
-    raise ValueError(f"{name} has {size} bytes, more than the {limit} a model of its config can have")
-
-
-def read_json(payload, name):
-  """A JSON object; deep nesting, bad UTF-8 and anything but an object are refused."""
-  try:
-    value = json.loads(payload)
-  except (ValueError, RecursionError) as error:
-    raise ValueError(f"{name} is not valid JSON ({type(error).__name__})") from None
-  if not isinstance(value, dict):
-    raise ValueError(f"{name} does not hold a JSON object")
-  return value
-
-
-def parameter_bytes(template):
-  """Bytes of a parameter tree (of arrays or ShapeDtypeStructs) as float32."""
-  return sum(4 * math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(template))
-
-
-def check_params(params, template, dtype):
-  """params has the template's tree, shapes and dtype, and every value is finite."""
-  if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(template):
-    raise ValueError("params.msgpack does not hold the parameters of the model its config describes")
-  for (path, leaf), spec in zip(jax.tree_util.tree_flatten_with_path(params)[0],
-                                jax.tree_util.tree_leaves(template)):
-    name = '/'.join(str(getattr(key, 'key', key)) for key in path)
-    if not isinstance(leaf, np.ndarray) or leaf.shape != tuple(spec.shape) or leaf.dtype != np.dtype(dtype):
-      raise ValueError(f"parameter {name} is {getattr(leaf, 'dtype', type(leaf).__name__)} "
-                       f"{list(np.shape(leaf))}, the config's model needs {dtype} {list(spec.shape)}")
-    if not np.all(np.isfinite(leaf)):
-      raise ValueError(f"parameter {name} holds values that are not finite (NaN or infinity)")
 
 
 def read_npz(payload, limit):

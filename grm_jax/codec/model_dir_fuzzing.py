@@ -15,14 +15,14 @@ import jax
 import numpy as np
 from flax import serialization
 
-from grm_jax.codec import model_dir
+from grm_jax.models import saved
 
 
 def resign(folder):
   """Rewrites model.json's hash over the folder's files, as an attacker who edited them would."""
   folder = pathlib.Path(folder)
   meta = json.loads((folder / 'model.json').read_text())
-  meta['model_hash'] = model_dir.content_hash({n: (folder / n).read_bytes() for n in model_dir.FILES})
+  meta['model_hash'] = saved.content_hash({n: (folder / n).read_bytes() for n in saved.FILES})
   (folder / 'model.json').write_text(json.dumps(meta))
 
 
@@ -276,7 +276,7 @@ def _mutate_table(c, rng):
 
 
 def _truncate_file(c, rng, folder):
-  name = model_dir.FILES[int(rng.integers(0, len(model_dir.FILES)))]
+  name = saved.FILES[int(rng.integers(0, len(saved.FILES)))]
   data = (pathlib.Path(folder) / name).read_bytes()
   c.raw[name] = data[:int(rng.integers(0, len(data)))]
   return f'{name} truncated'

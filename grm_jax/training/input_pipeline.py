@@ -97,7 +97,13 @@ def open_source(spec, data_dir=''):
   if kind == 'tfds':
     name, _, split = rest.partition(':')
     return TfdsSource(name, split or 'train')
-  return FolderSource(folder_paths(rest if kind == 'folder' else spec, data_dir))
+  folders = rest if kind == 'folder' else spec
+  try:
+    return FolderSource(folder_paths(folders, data_dir))
+  except GrmError as error:
+    if data_dir or all(os.path.isabs(folder) for folder in folders.split(',')):
+      raise
+    raise GrmError(f"{error} (relative folders are taken below --config.data_dir, which is not set)") from None
 
 
 def folder_paths(folders, data_dir=''):

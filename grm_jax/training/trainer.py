@@ -23,6 +23,7 @@ import optax
 import tqdm
 
 from grm_jax import losses, metrics, models, rd_lambda
+from grm_jax.models import saved
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
 from grm_jax.training import checkpoints, input_pipeline, optim, parallel, params_bundle, provenance
@@ -167,8 +168,7 @@ def _initialize_from(state, optimizer, workdir, model):
   optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
-    from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
-    source_config, params, _, meta = model_dir.load(workdir)
+    source_config, params, meta = saved.read(workdir)
     step = meta.get('checkpoint_step', 0)
   elif params_bundle.is_bundle(workdir):
     params, source_config, step = params_bundle.read(workdir)
@@ -292,6 +292,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
     model = models.build(config, transforms=transforms)
   except ValueError as error:
     raise GrmError(f"the config describes no model: {error}") from None
+  source = input_pipeline.open_source(config.train_data, config.get('data_dir', ''))  # before anything is written
   optimizer, schedule = optim.make_optimizer(config)
   state = init_state(model, optimizer, config)
   checkpoint_manager = checkpoints.manager(os.path.join(os.path.abspath(workdir), 'checkpoints'), config)
@@ -309,7 +310,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
     return jax.device_get(state)
 
   loader = input_pipeline.BatchLoader(
-      input_pipeline.open_source(config.train_data, config.get('data_dir', '')), config.batch_size, config.patch_size, seed=config.seed,
+      source, config.batch_size, config.patch_size, seed=config.seed,
       process_index=jax.process_index(), process_count=jax.process_count(), small_images=config.small_images,
       workers=config.loader_workers)
   validation = Validation(model, config) if config.val_data and config.eval_every else None
