@@ -1,4 +1,5 @@
-"""Trains a grm_jax model: python train.py --config configs/grm.py --workdir DIR [--config.FIELD=VALUE ...].
+"""Trains a grm_jax model: python train.py --config configs/grm.py --config.train_data=folder:PHOTOS --workdir DIR
+[--config.FIELD=VALUE ...].
 
 Runs data-parallel over every device that JAX sees. For several hosts, start one process per host with
 --coordinator_address, --num_processes and --process_id (or --distributed on a cluster JAX detects by itself:

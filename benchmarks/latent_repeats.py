@@ -65,7 +65,7 @@ def main():
   print("| --- | --- | --- | --- | --- | --- |")
   for model in args.model:
     codec = grm_jax.load(model)
-    figures = [image_figures(codec.encode(image, reconstruct=False, lambda_=args.lambda_).y_hat, codec.order)
+    figures = [image_figures(codec.encode(image, reconstruct=False, lambda_=args.lambda_).y_hat, codec.config.model.get('order', 'raster'))
                for _, image in images]
     mean = {k: np.mean([f[k] for f in figures]) for k in figures[0]}
     print(f"| {zoo.display_name(zoo.resolve(model))} | {codec.family} | {mean['repeat']:.3f} | {mean['left']:.3f} | "

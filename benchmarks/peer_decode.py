@@ -44,6 +44,7 @@ def ours(image, repeats, calibration):
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
+  from grm_jax.portable import conversion  # pylint: disable=import-outside-toplevel
   from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
   config = load_config(os.path.join(REPO, 'configs', 'grm.py'))
   params = models.build(config).init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']

@@ -258,6 +258,7 @@ def _export(args):
 
 def _training_folder(config):
   """The image folders a model was trained on, for calibration where none is given."""
+  from grm_jax.training import input_pipeline  # pylint: disable=import-outside-toplevel
   data = str(config.get('train_data', ''))
   folders = input_pipeline.folder_paths(data[len('folder:'):] if data.startswith('folder:') else data,
                                         config.get('data_dir', ''))

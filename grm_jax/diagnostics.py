@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from grm_jax import outputs
+from grm_jax.codec import entropy_paths
 from grm_jax.codec.layout import LATENT_STRIDE
 from grm_jax.entropy_models import gaussian_likelihood
 from grm_jax.errors import GrmError
@@ -80,9 +81,11 @@ def inspect_reference(codec, image, lambda_=None):
   """The ReferenceReport of a uint8 [H, W, 3] image coded by a grm-family codec."""
   if not codec.model.uses_reference:
     raise GrmError(f"inspect looks at the global reference: it needs a grm model with the reference on, and this "
-                   f"one is a {codec.family} model{' without it' if codec.model.spec.reference else ''}")
+                   f"one is a {codec.family} model{' without it' if codec.model.family_spec.reference else ''}")
   lambda_ = codec.check_lambda(lambda_)
-  encoded, hyper = codec.coded_latents(image, lambda_)
+  encoded = codec.encode(image, reconstruct=False, lambda_=lambda_)  # y_hat: the latent the decoder will hold
+  hyper_features = jax.jit(entropy_paths.model_method(codec.model, 'hyper_features'))  # the float model's view
+  hyper = hyper_features(codec.params, jnp.asarray(encoded.z_hat), codec.rate.model_input(lambda_))
   maps = _make_rate_maps(codec)(codec.params, jnp.asarray(encoded.y_hat), hyper)
   maps = {k: np.asarray(v) for k, v in maps.items()}
   return _report(maps, image.shape[:2], len(encoded.data), lambda_)

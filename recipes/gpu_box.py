@@ -27,7 +27,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# The box has grm_jax as a checkout, not installed: this script and the benchmarks it starts import it from here.
 sys.path.insert(0, str(REPO))
+os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')]))
 
 BUNDLE = REPO / 'gpu_bundle'
 # What the box lacks (its image has jax, flax, optax, orbax-checkpoint, pillow, absl-py, PyYAML, tqdm, scipy and

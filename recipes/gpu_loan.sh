@@ -33,7 +33,7 @@ RECIPE="--set model.lambda_range=(0.0018,0.0483) --set lambda_=0.013 --set patch
 for family in grm context; do
   INIT_FROM="--init-from $family-small$INIT"
   [ "$INIT" = scratch ] && INIT_FROM=""
-  python3 recipes/gpu_box.py train --minutes "$MINUTES" --config configs/${family}_small.py \
+  python3 recipes/gpu_box.py train --minutes "$MINUTES" --config grm_jax/configs/${family}_small.py \
       $INIT_FROM $RECIPE --workdir /tmp/work_$family --out /tmp/$family \
       > "$OUT/train_$family.log" 2>&1 &
 done
@@ -41,7 +41,7 @@ wait
 tail -n 4 "$OUT"/train_*.log
 for family in grm context; do tar -C /tmp -cf "$OUT/$family.tar" $family; done
 [ "${CHECKS:-1}" = 1 ] || exit 0
-export PYTHONPATH=/tmp/grm_site  # ml-collections, installed by gpu_box.py from the bundle
+export PYTHONPATH=/tmp/grm_site:$PWD  # ml-collections, installed by gpu_box.py from the bundle; grm_jax itself
 # Real files (the range decoder itself, numba from the bundle's wheels): the CPU's files decoded here, then the
 # GPU's own encode of Kodak, whose real files the CPU machine decodes with `check OUT/gpu.npz --real-files`.
 timeout 120 python3 benchmarks/cross_device.py check .xdev/cpu.npz --data .xdev/kodak --real-files \

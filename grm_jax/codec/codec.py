@@ -22,7 +22,6 @@ from grm_jax import image_io, models, rd_lambda
 from grm_jax.codec import bitstream, entropy_paths, latent_coders, layout, memory, model_dir
 from grm_jax.codec.latent_coders import Stopwatch
 from grm_jax.errors import GrmError
-from grm_jax.portable import conversion, exact
 
 
 @dataclasses.dataclass
@@ -45,37 +44,40 @@ class DecodeResult:
 class Codec:
 
   def __init__(self, config, params, tables, meta, carrier=None, transforms=None):
-    """carrier: how the portable path's integer matmuls are carried ('float32' or 'int8'; None: the faster here,
-    portable/exact.default_carrier), the same integers either way. transforms: a researcher's own g_a and g_s, as
-    the model was built with (models.build)."""
+    """carrier: how the portable path's integer matmuls are carried ('float32' or 'int8'; None: the faster here),
+    the same integers either way. transforms: a researcher's own g_a and g_s, as the model was built with
+    (models.build)."""
     self.config, self.meta, self.tables = config, meta, tables
     self.model = models.build(config, transform_dtype='float32', transforms=transforms)  # however it trained
     self.family, self.model_hash = config.model.family, bytes.fromhex(meta['model_hash'])[:8]
     self.params = jax.device_put(params)
-    self.portable, self.carrier = conversion.is_portable(tables), carrier or exact.default_carrier()
-    self.rate = rd_lambda.RatePolicy.of_config(config, tables.get(conversion.PREFIX + 'rate_levels'))
+    family = self.model.family_spec
+    # y's entropy path, float or portable; the factorized family has none (its y is coded from tables alone).
+    self.path = entropy_paths.of_model(self.model, self.params, tables, carrier) if family.hyperprior else None
+    self.rate = rd_lambda.RatePolicy.of_config(config, self.path and self.path.rate_levels)
     self._analysis = memory.BoundedJit(self._method('analysis'), 'analysis transform')
     self._synthesis = memory.BoundedJit(self._method('synthesis'), 'synthesis transform')
     factorized = latent_coders.FactorizedCoder(tables['factorized_lookup'], tables['factorized_offsets'],
-                                               jax.jit(lambda v: self._method('factorized_likelihood')(
-                                                   self.params, v)))
-    spec = self.model.spec
-    if not spec.hyperprior:
-      self.z_coder, self.y_coder, self.path = None, factorized, None
+                                               functools.partial(jax.jit(self._method('factorized_likelihood')),
+                                                                 self.params))
+    if not family.hyperprior:
+      self.z_coder, self.y_coder = None, factorized
       return
-    self.z_coder, self.path = factorized, entropy_paths.of_model(self.model, self.params, tables, self.carrier)
+    self.z_coder = factorized
     self._hyper_analysis = jax.jit(self._method('hyper_analysis'))
     self._hyper_features = jax.jit(self.path.hyper_features)
-    self.y_coder = latent_coders.Y_CODERS[spec.y_coding](self.path, tables, config.model.get('order', 'raster'))
+    self.y_coder = latent_coders.Y_CODERS[family.y_coding](self.path, tables, config.model.get('order', 'raster'))
 
   @property
   def arithmetic(self):
     """The .grm header's arithmetic field: 1 where y's entropy path is portable."""
     return 0 if self.path is None else self.path.arithmetic
 
+  portable = property(lambda self: self.arithmetic == 1)
+  carrier = property(lambda self: self.path and self.path.carrier)
+
   def _method(self, name):
-    """A model method as a function of (params, *args), to be compiled."""
-    return lambda p, *args: self.model.apply({'params': p}, *args, method=getattr(models.ImageCompressor, name))
+    return entropy_paths.model_method(self.model, name)
 
   @classmethod
   def load(cls, path, carrier=None, transforms=None):
@@ -94,17 +96,6 @@ class Codec:
 
   def decompress(self, data, max_pixels=bitstream.DEFAULT_MAX_PIXELS, progress=None):
     return self.decode(data, max_pixels, progress).image
-
-  def coded_latents(self, image, lambda_=None):
-    """(EncodeResult, the float model's hyper features [1, h, w, 2M]): the latent the decoder will hold and what
-    its entropy model is conditioned on, for diagnostics (`grm inspect`)."""
-    encoded = self.encode(image, reconstruct=False, lambda_=lambda_)
-    lambdas = self.rate.model_input(self.rate.check(lambda_))
-    return encoded, self._float_hyper_features(self.params, jnp.asarray(encoded.z_hat), lambdas)
-
-  @functools.cached_property
-  def _float_hyper_features(self):
-    return jax.jit(self._method('hyper_features'))
 
   def transform_bytes(self, height, width, lambda_=None):
     """{'analysis', 'synthesis'}: bytes each transform needs for an image of this size, by XLA's account of the

@@ -16,9 +16,10 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from grm_jax.models import ImageCompressor
-from grm_jax.portable import conversion
+from grm_jax.portable import conversion, exact
 from grm_jax.portable import entropy_path as integer_path
 
 
@@ -32,6 +33,8 @@ class EntropyPath:
   decoded_latent: Callable
   predict: Callable
   commit: Callable
+  carrier: str = None  # portable: how the integer matmuls are carried (portable/exact.py)
+  rate_levels: np.ndarray = None  # portable: the lambdas a variable-rate model's files may carry
 
   @property
   def fused_steps(self):
@@ -40,11 +43,13 @@ class EntropyPath:
     return self.arithmetic == 1
 
 
-def float_path(model, params):
-  def method(name):
-    fn = getattr(ImageCompressor, name)
-    return lambda p, *args: model.apply({'params': p}, *args, method=fn)
+def model_method(model, name):
+  """A method of the model as a function of (params, *args), to be compiled."""
+  return lambda p, *args: model.apply({'params': p}, *args, method=getattr(ImageCompressor, name))
 
+
+def float_path(model, params):
+  method = lambda name: model_method(model, name)
   gaussian_parameters, commit = method('gaussian_parameters'), method('commit_positions')
   return EntropyPath(
       params=params, arithmetic=0, hyper_features=method('hyper_features'),
@@ -57,11 +62,13 @@ def float_path(model, params):
           p, state, rows, cols, mu + symbols.astype(jnp.float32), pending))
 
 
-def portable_path(model, tables, carrier):
-  """model: the float model, for its structure only; the parameters are the tables' integer ones."""
+def portable_path(model, tables, carrier=None):
+  """model: the float model, for its structure only; the parameters are the tables' integer ones. carrier:
+  'float32' or 'int8' (None: the faster here), the same integers either way."""
+  carrier = carrier or exact.default_carrier()
   qparams = jax.device_put({**conversion.stored(tables, carrier), 'scale_table': tables['scale_table']})
   return EntropyPath(
-      params=qparams, arithmetic=1,
+      params=qparams, arithmetic=1, carrier=carrier, rate_levels=tables[conversion.PREFIX + 'rate_levels'],
       hyper_features=lambda q, z_hat, lambdas: integer_path.hyper_features(q, model, z_hat, lambdas),
       gaussian_parameters=lambda q, hyper: integer_path.gaussian_parameters(q, model, hyper),
       initial_state=lambda h, w: integer_path.initial_state(model, h, w),

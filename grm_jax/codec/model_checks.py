@@ -10,7 +10,6 @@ import math
 import struct
 import zipfile
 
-import jax
 import numpy as np
 
 from grm_jax.codec import range_coder
@@ -83,9 +82,9 @@ def _read_npy(archive, member):
 
 def expected_tables(model, config, params, tables):
   """{name: (shape, dtype)} of the arrays a model of this config stores; None in a shape for a table's width."""
-  channels = model.channels if model.spec.hyperprior else model.latent_channels
+  channels = model.channels if model.family_spec.hyperprior else model.latent_channels
   expected = {'factorized_lookup': ((channels, None), np.int32), 'factorized_offsets': ((channels,), np.int32)}
-  if model.spec.hyperprior:
+  if model.family_spec.hyperprior:
     levels = np.shape(tables.get('scale_table'))[:1] or (0,)
     expected.update(scale_table=(levels, np.float32), gaussian_lookup=((levels[0], None), np.int32),
                     gaussian_offsets=(levels, np.int32))

@@ -19,6 +19,7 @@ from grm_jax.codec import model_checks
 from grm_jax.errors import GrmError
 from grm_jax.models import saved
 
+
 def stored_params(params, dtype):
   """Parameters as they will be loaded back: cast to the storage dtype and back to float32."""
   if dtype not in saved.PARAM_DTYPES:
@@ -52,7 +53,7 @@ def export(params, config, out_dir, provenance=None, param_dtype='float32', cali
   params = stored_params(params, param_dtype)
   model = models.build(config, transform_dtype='float32', transforms=transforms)  # as the codec runs it
   table_arrays = tables.build(model, params)
-  portable = calibration_images is not None and model.spec.hyperprior
+  portable = calibration_images is not None and model.family_spec.hyperprior
   if portable:
     from grm_jax.portable import conversion  # pylint: disable=import-outside-toplevel
     table_arrays.update(conversion.build(model, params, config, table_arrays['scale_table'],

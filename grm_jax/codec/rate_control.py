@@ -1,5 +1,5 @@
 """Choosing a variable-rate model's lambda from a target size, by real encodes (a quality level:
-grm_jax/lambdas.quality_to_lambda).
+grm_jax/rd_lambda.quality_to_lambda).
 
   search = rate_control.fit_to_size(codec, image, target_bytes)
   search.result.data, search.lambda_                   # the largest file not above the target, and its lambda

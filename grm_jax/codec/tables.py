@@ -66,12 +66,12 @@ def factorized_tables(logits_cumulative, likelihood, channels):
 def build(model, params):
   """All the tables of a model, as a dict of numpy arrays (what tables.npz holds)."""
   variables = {'params': params}
-  channels = model.channels if model.spec.hyperprior else model.latent_channels
+  channels = model.channels if model.family_spec.hyperprior else model.latent_channels
   logits = jax.jit(lambda v: model.apply(variables, v, method=model.factorized_logits_cumulative))
   likelihood = jax.jit(lambda v: model.apply(variables, v, method=model.factorized_likelihood))
   factorized_lookup, factorized_offsets = factorized_tables(logits, likelihood, channels)
   tables = {'factorized_lookup': factorized_lookup, 'factorized_offsets': factorized_offsets}
-  if model.spec.hyperprior:
+  if model.family_spec.hyperprior:
     scales = scale_table()
     gaussian_lookup, gaussian_offsets = gaussian_tables(scales)
     tables.update(scale_table=scales, gaussian_lookup=gaussian_lookup, gaussian_offsets=gaussian_offsets)

@@ -84,18 +84,18 @@ class ImageCompressor(nn.Module):
           gating=self.gating, order=self.order, references=self.references)
 
   @property
-  def spec(self):
+  def family_spec(self):
     """The model's family (models/families.py)."""
     return families.get(self.family)
 
   @property
   def autoregressive(self):
-    return self.spec.autoregressive
+    return self.family_spec.autoregressive
 
   @property
   def uses_reference(self):
     """Whether y's entropy model has the global reference stage."""
-    return self.spec.reference and self.use_reference
+    return self.family_spec.reference and self.use_reference
 
   @property
   def variable_rate(self):
@@ -128,7 +128,7 @@ class ImageCompressor(nn.Module):
     return self._transform(self.g_s, self._gained(self.y_gains, y_hat, lambdas, inverse=True))
 
   def hyper_analysis(self, y, lambdas=None):
-    z = self._transform(self.h_a, jnp.abs(y) if self.spec.hyper_of_magnitude else y)
+    z = self._transform(self.h_a, jnp.abs(y) if self.family_spec.hyper_of_magnitude else y)
     return self._gained(self.z_gains, z, lambdas)
 
   def hyper_inputs(self, z_hat, lambdas=None):
@@ -140,7 +140,7 @@ class ImageCompressor(nn.Module):
 
   def factorized_density(self):
     """The factorized density of the family: of z, or of y for the factorized prior."""
-    return self.z_density if self.spec.hyperprior else self.y_density
+    return self.z_density if self.family_spec.hyperprior else self.y_density
 
   def factorized_likelihood(self, values):
     return self.factorized_density()(values)
@@ -162,7 +162,7 @@ class ImageCompressor(nn.Module):
     drop_reference: the grm family without its global reference (a diagnostic)."""
     if self.autoregressive:
       return self.y_parameters(y_hat, hyper, drop_reference)
-    if self.spec.hyper_means:
+    if self.family_spec.hyper_means:
       mu, sigma = jnp.split(hyper, 2, axis=-1)
       return mu, bounded_scale(sigma), {}
     return jnp.zeros_like(hyper), bounded_scale(hyper), {}
@@ -187,7 +187,7 @@ class ImageCompressor(nn.Module):
     y = self.analysis(x, lambdas)
     likelihoods, aux = {}, {}
 
-    if not self.spec.hyperprior:
+    if not self.family_spec.hyperprior:
       y_rate = self._training_noise(y, 1, example_keys) if train else jnp.round(y)
       likelihoods['y'] = self.y_density(y_rate)
       y_hat = straight_through_round(y) if train else jnp.round(y)

@@ -2,7 +2,7 @@
 that a file decodes to the same symbols on any CPU or GPU, XLA version, thread count or summation order.
 
 It computes what the float path computes (models/compressor.py, autoregressive.py), from integer parameters made
-at export (codec/conversion.py), with these fixed grids:
+at export (portable/conversion.py), with these fixed grids:
   mu and y_hat      multiples of 2^-8: y_hat = mu + symbol is exact, and the decoder's y_hat is the encoder's;
   sigma             multiples of 2^-8; the scale-table index compares sigma with the table's float32 values,
                     an exact comparison;
@@ -10,7 +10,7 @@ at export (codec/conversion.py), with these fixed grids:
                     similarities are integer dot products (exact), S their maximum, ties to the lowest index;
   U (confidence)    the mean over channels of an integer likelihood table, indexed by scale level and distance;
   z_hat's gains     an integer table per rate level (variable-rate models code at one of about RATE_LEVELS
-                    lambdas, codec/conversion.rate_levels).
+                    lambdas, portable/conversion.rate_levels).
 Outputs that the codec sees (mu, sigma, y_hat) are float32 values that hold these grid points exactly.
 
 Parameters are a flat dict of arrays ("qparams", with the coding tables' scale_table); `spec` is the float model
@@ -86,7 +86,7 @@ def _mean_and_scale(grid_values):
 def gaussian_parameters(qparams, spec, hyper):
   """(mu, sigma) of y for the non-autoregressive families."""
   del qparams
-  if spec.spec.hyper_means:
+  if spec.family_spec.hyper_means:
     return _mean_and_scale(hyper)
   return jnp.zeros(hyper.shape, jnp.float32), jnp.maximum(_on_grid(hyper), SCALE_BOUND)
 

@@ -162,13 +162,13 @@ class Validation:
     return result
 
 
-def _initialize_from(state, optimizer, workdir, model):
+def _initialize_from(state, optimizer, workdir, model, transforms=None):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
   parameter bundle (same model; a fixed-rate model also initialises its variable-rate form), and a fresh
   optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
-    source_config, params, meta = saved.read(workdir)
+    source_config, params, meta = saved.read(workdir, transforms)
     step = meta.get('checkpoint_step', 0)
   elif params_bundle.is_bundle(workdir):
     params, source_config, step = params_bundle.read(workdir)
@@ -205,7 +205,7 @@ def _with_gains_of_a_fixed_rate_model(params, model, source_config):
   anchors = gain.anchor_lambdas(model.lambda_range, model.gain_anchors)
   params = dict(params)
   params['y_gains'] = gain.converted_params(anchors, added['y_gains'], float(source_config['lambda_']))
-  if model.z_gain and model.spec.hyperprior:
+  if model.z_gain and model.family_spec.hyperprior:
     params['z_gains'] = gain.converted_params(anchors, added['z_gains'], float(source_config['lambda_']))
   logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
   return params
@@ -303,7 +303,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   elif initial_params is not None:
     state = _starting_from(state, optimizer, initial_params, "initial_params")
   elif config.get('init_from'):
-    state = _initialize_from(state, optimizer, config.init_from, model)
+    state = _initialize_from(state, optimizer, config.init_from, model, transforms)
   if start >= config.num_steps:
     logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
     checkpoint_manager.close()
