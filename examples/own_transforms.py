@@ -57,6 +57,7 @@ def main():
   parser.add_argument('--workdir', required=True, help='a new folder: checkpoints, the model, the .grm files')
   parser.add_argument('--steps', type=int, default=300)
   parser.add_argument('--patch', type=int, default=128)
+  parser.add_argument('--features', type=int, default=64, help='width of the transforms')
   parser.add_argument('--config', default='grm_small', help="whose entropy model and training recipe (a name or path)")
   return report_errors(parser.prog, run, parser.parse_args())
 
@@ -67,7 +68,8 @@ def run(args):
   config.train_data, config.val_data = f'folder:{args.data}', ''
   config.num_steps, config.patch_size, config.warmup_steps = args.steps, args.patch, args.steps // 10
   config.checkpoint_every = config.log_every = max(1, args.steps // 4)
-  transforms = {'analysis': Analysis(64, config.model.latent_channels), 'synthesis': Synthesis(64)}
+  transforms = {'analysis': Analysis(args.features, config.model.latent_channels),
+                'synthesis': Synthesis(args.features)}
 
   state = trainer.train_and_evaluate(config, str(workdir / 'train'), transforms=transforms)
   model_dir.export(state['params'], config, workdir / 'model', transforms=transforms)

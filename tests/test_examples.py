@@ -20,7 +20,7 @@ def _run_example(args):
 
 def test_own_transforms_with_the_grm_entropy_model(photos, tmp_path):
   out = _run_example(['examples/own_transforms.py', '--data', str(photos), '--workdir', str(tmp_path / 'own'),
-                      '--config', 'tiny', '--steps', '4', '--patch', '64'])
+                      '--config', 'tiny', '--features', '16', '--steps', '4', '--patch', '64'])
   assert out.count('decoded exactly') == 2
   assert (tmp_path / 'own' / 'model' / 'model.json').is_file() and len(list((tmp_path / 'own').glob('*.grm'))) == 2
 

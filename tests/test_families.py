@@ -11,7 +11,13 @@ from grm_jax.configs import tiny
 from grm_jax.models import families
 
 
-def test_a_registered_family_trains_nothing_else_and_codes_exactly(tmp_path, natural_image):
+@pytest.fixture(autouse=True)
+def _registry_restored(monkeypatch):
+  """A family registered here is gone after the test: other tests see the five."""
+  monkeypatch.setattr(families, '_REGISTRY', dict(families._REGISTRY))  # pylint: disable=protected-access
+
+
+def test_a_registered_family_codes_exactly_with_no_edits_elsewhere(tmp_path, natural_image):
   # A mean-scale hyperprior whose h_a sees |y|: not one of the five, made of their parts.
   family = families.register(families.Family('mean_scale_of_magnitude', 'gaussian', hyper_of_magnitude=True))
   config = tiny.get_config()
