@@ -3,9 +3,9 @@ context alone, on the same g_a and g_s?
 
   python examples/swap_entropy_model.py --data FOLDER --workdir runs/swap [--family context] [--steps 300]
 
-grm-small's transforms (and gain units and hyperprior) are kept, its entropy model of y is replaced by a fresh one
-of another family, and only the entropy models train (the transforms' learning rate is zero). Then both models
-code the same photographs into real .grm files.
+grm-small's (or --from MODEL's) transforms, gain units and hyperprior are kept, its entropy model of y is replaced
+by a fresh one of another family, and only the entropy models train (the transforms' learning rate is zero). Then
+both models code the same photographs into real .grm files.
 """
 import argparse
 import pathlib
@@ -34,33 +34,36 @@ def transplanted(new_params, shipped_params):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--data', required=True, help='a folder of training photographs')
+  parser.add_argument('--data', required=True, help='training photographs: a folder, or folders comma-separated')
+  parser.add_argument('--from', dest='source', default='grm-small', help='the model whose transforms are kept')
   parser.add_argument('--workdir', required=True, help='a new folder: checkpoints, the model, the .grm files')
   parser.add_argument('--family', default='context', help="the entropy model's family (models/families.py)")
   parser.add_argument('--steps', type=int, default=300)
-  parser.add_argument('--patch', type=int, default=128)
+  parser.add_argument('--patch', type=int, help="training crops' side (default: the source model's recipe)")
   return report_errors(parser.prog, run, parser.parse_args())
 
 
 def run(args):
   workdir = pathlib.Path(args.workdir)
 
-  shipped = grm_jax.load('grm-small')
+  shipped = grm_jax.load(args.source)
   config = shipped.config.copy_and_resolve_references()
   config.model.family, config.train_data, config.val_data = args.family, f'folder:{args.data}', ''
-  config.num_steps, config.patch_size, config.warmup_steps = args.steps, args.patch, args.steps // 10
-  config.checkpoint_every = config.log_every = max(1, args.steps // 4)
-  config.transform_lr_scale, config.init_from = 0.0, ''  # g_a and g_s stay the shipped ones
+  config.num_steps, config.patch_size = args.steps, args.patch or config.patch_size  # else the source's recipe
+  config.warmup_steps = min(config.warmup_steps, args.steps // 10)
+  config.checkpoint_every, config.log_every = (min(every, max(1, args.steps // 4))
+                                               for every in (config.checkpoint_every, config.log_every))
+  config.transform_lr_scale, config.init_from = 0.0, ''  # g_a and g_s stay the source model's
   fresh = models.build(config).init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))['params']
   start = transplanted(fresh, shipped.params)
-  print("kept from grm-small:", ', '.join(name for name in start if start[name] is shipped.params.get(name)))
+  print(f"kept from {args.source}:", ', '.join(name for name in start if start[name] is shipped.params.get(name)))
 
   state = trainer.train_and_evaluate(config, str(workdir / 'train'), initial_params=start)
   model_dir.export(state['params'], config, workdir / 'model')
   swapped = grm_jax.load(workdir / 'model')
-  for path in image_io.list_images(args.data)[:2]:
+  for path in image_io.list_images(args.data.split(',')[0])[:2]:
     image = image_io.read_image(path)
-    for name, codec in (('grm-small', shipped), (f'{args.family} on its transforms', swapped)):
+    for name, codec in ((args.source, shipped), (f'{args.family} on its transforms', swapped)):
       encoded = codec.encode(image, lambda_=codec.default_lambda)
       grm_file = workdir / f"{pathlib.Path(path).stem}.{codec.family}.grm"
       grm_file.write_bytes(encoded.data)
