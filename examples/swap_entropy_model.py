@@ -37,7 +37,8 @@ def main():
   parser.add_argument('--data', required=True, help='training photographs: a folder, or folders comma-separated')
   parser.add_argument('--from', dest='source', default='grm-small', help='the model whose transforms are kept')
   parser.add_argument('--workdir', required=True, help='a new folder: checkpoints, the model, the .grm files')
-  parser.add_argument('--family', default='context', help="the entropy model's family (models/families.py)")
+  parser.add_argument('--family', default='context', choices=models.families.names(),
+                      help="the entropy model's family (models/families.py)")
   parser.add_argument('--steps', type=int, default=300)
   parser.add_argument('--patch', type=int, help="training crops' side (default: the source model's recipe)")
   return report_errors(parser.prog, run, parser.parse_args())
