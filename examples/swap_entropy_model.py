@@ -25,11 +25,8 @@ from grm_jax.training import trainer
 def transplanted(new_params, shipped_params):
   """new_params with every part of the shipped model that has the same name and shapes (all but y's entropy
   model, where the families differ)."""
-  same = lambda name: name in shipped_params and jax.tree_util.tree_structure(shipped_params[name]) == \
-      jax.tree_util.tree_structure(new_params[name]) and all(
-          np.shape(a) == np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(shipped_params[name]),
-                                                     jax.tree_util.tree_leaves(new_params[name])))
-  return {name: shipped_params[name] if same(name) else value for name, value in new_params.items()}
+  return {name: shipped_params[name] if name in shipped_params and trainer.same_layout(shipped_params[name], value)
+          else value for name, value in new_params.items()}
 
 
 def main():

@@ -245,8 +245,9 @@ def _export(args):
   images = None
   if args.portable:
     from grm_jax.portable import conversion  # pylint: disable=import-outside-toplevel
-    images = conversion.calibration_images(args.calibration_data or _training_folder(config))
-    record['calibration_data'] = str(args.calibration_data or _training_folder(config))
+    folders = args.calibration_data or _training_folder(config)
+    images = conversion.calibration_images(folders)
+    record['calibration_data'] = str(folders)
   model_hash = model_dir.export(params, config, args.model_dir, record, param_dtype=args.dtype,
                                 calibration_images=images)
   size = sum(p.stat().st_size for p in pathlib.Path(args.model_dir).iterdir())
@@ -260,9 +261,8 @@ def _training_folder(config):
   """The image folders a model was trained on, for calibration where none is given."""
   from grm_jax.training import input_pipeline  # pylint: disable=import-outside-toplevel
   data = str(config.get('train_data', ''))
-  folders = input_pipeline.folder_paths(data[len('folder:'):] if data.startswith('folder:') else data,
-                                        config.get('data_dir', ''))
-  if not data or data.startswith('tfds:') or not all(pathlib.Path(f).is_dir() for f in folders.split(',')):
+  folders = input_pipeline.source_folders(data, config.get('data_dir', ''))
+  if folders is None or not all(pathlib.Path(f).is_dir() for f in folders.split(',')):
     raise GrmError(f"--portable needs calibration photographs: give --calibration-data FOLDER (the model was "
                    f"trained on {data or 'an unknown source'}, not a folder here)")
   return folders

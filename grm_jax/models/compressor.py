@@ -20,9 +20,9 @@ import jax.numpy as jnp
 
 from grm_jax.entropy_models import (AutoregressiveEntropyParameters, FactorizedDensity, add_uniform_noise, bits,
                                     bounded_scale, gaussian_likelihood, round_with_offset, straight_through_round)
-from grm_jax.rd_lambda import middle
 from grm_jax.layers.gain import GainUnit, anchor_lambdas
 from grm_jax.models import families
+from grm_jax.rd_lambda import middle
 from grm_jax.models.schema import TRANSFORM_DTYPES
 from grm_jax.models.transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 

@@ -97,18 +97,23 @@ def open_source(spec, data_dir=''):
   if kind == 'tfds':
     name, _, split = rest.partition(':')
     return TfdsSource(name, split or 'train')
-  folders = rest if kind == 'folder' else spec
   try:
-    return FolderSource(folder_paths(folders, data_dir))
+    return FolderSource(source_folders(spec, data_dir))
   except GrmError as error:
+    folders = rest if kind == 'folder' else spec
     if data_dir or all(os.path.isabs(folder) for folder in folders.split(',')):
       raise
     raise GrmError(f"{error} (relative folders are taken below --config.data_dir, which is not set)") from None
 
 
-def folder_paths(folders, data_dir=''):
-  """'PATH[,PATH...]' with each relative PATH below data_dir."""
-  return ','.join(os.path.join(data_dir, folder) for folder in str(folders).split(','))
+def source_folders(spec, data_dir=''):
+  """The folders of a 'folder:PATH[,PATH...]' (or bare) spec as 'PATH[,PATH...]', each relative PATH below
+  data_dir; None for a tfds spec or none."""
+  kind, _, rest = str(spec).partition(':')
+  if not spec or kind == 'tfds':
+    return None
+  folders = rest if kind == 'folder' else str(spec)
+  return ','.join(os.path.join(data_dir, folder) for folder in folders.split(','))
 
 
 def random_crop(image, patch_size, rng, small_images='pad'):
