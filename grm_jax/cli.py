@@ -261,6 +261,9 @@ def _training_folder(config):
   """The image folders a model was trained on, for calibration where none is given."""
   from grm_jax.training import input_pipeline  # pylint: disable=import-outside-toplevel
   data = str(config.get('train_data', ''))
+  if config.get('held_out'):  # calibrating on the held-out photographs would tune the model on its test set
+    raise GrmError(f"--portable needs calibration photographs: give --calibration-data FOLDER (the model holds out "
+                   f"{config.held_out} of its training folders)")
   folders = input_pipeline.source_folders(data, config.get('data_dir', ''))
   if folders is None or not all(pathlib.Path(f).is_dir() for f in folders.split(',')):
     raise GrmError(f"--portable needs calibration photographs: give --calibration-data FOLDER (the model was "

@@ -21,18 +21,22 @@ DEFAULT_QUALITIES = {'jpeg': (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95),
 
 
 def load_images(folder):
-  """(images as [(name, uint8 array)], ignored file names) of a folder, sorted by name.
+  """(images as [(name, uint8 array)], ignored file names) of a folder, or of the files a glob pattern names
+  (held-out photographs of a training folder), sorted by name.
 
   Files without an image suffix (checksums, READMEs) are ignored and named; a file with an image suffix that is
   not a readable image stops the evaluation with a GrmError: a benchmark must not silently drop images.
   """
-  folder = pathlib.Path(folder)
-  if not folder.is_dir():
-    raise GrmError(f"{folder}: no such folder")
-  files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
+  pattern = image_io.is_pattern(folder)
+  if pattern:
+    files = image_io.matching_files(folder)
+  else:
+    if not pathlib.Path(folder).is_dir():
+      raise GrmError(f"{folder}: no such folder")
+    files = sorted(p for p in pathlib.Path(folder).iterdir() if p.is_file() and not p.name.startswith('.'))
   paths = [p for p in files if p.suffix.lower() in image_io.IMAGE_SUFFIXES]
   if not paths:
-    raise GrmError(f"{folder}: no PNG or JPEG images in it")
+    raise GrmError(f"{folder}: no PNG or JPEG images {'match this pattern' if pattern else 'in it'}")
   ignored = [p.name for p in files if p not in paths]
   return [(p.name, image_io.read_image(p)) for p in paths], ignored
 

@@ -1,4 +1,5 @@
 """Reading and writing images: 8-bit RGB in, PNG out, with clear refusals and atomic writes."""
+import glob
 import pathlib
 
 import numpy as np
@@ -133,8 +134,23 @@ def write_png(path, image, inputs=(), force=False):
     Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format='PNG')
 
 
+def is_pattern(spec):
+  """Whether spec is a glob pattern (a subset of a folder, such as held-out photographs) rather than a folder."""
+  return any(character in str(spec) for character in '*?[')
+
+
+def matching_files(pattern):
+  """The files a glob pattern names, sorted (hidden ones too only where the pattern names them)."""
+  return sorted(path for path in map(pathlib.Path, glob.glob(str(pattern))) if path.is_file())
+
+
 def list_images(folder):
-  """Every PNG/JPEG file below `folder`, sorted."""
+  """Every PNG/JPEG file below `folder`, or that a glob pattern names, sorted."""
+  if is_pattern(folder):
+    paths = [path for path in matching_files(folder) if path.suffix.lower() in IMAGE_SUFFIXES]
+    if not paths:
+      raise GrmError(f"{folder}: no PNG or JPEG images match this pattern")
+    return paths
   folder = pathlib.Path(folder)
   if not folder.is_dir():
     raise GrmError(f"{folder}: no such folder")

@@ -78,6 +78,26 @@ def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
     input_pipeline.open_source(f'folder:{tmp_path / "empty"}')
 
 
+def test_held_out_images_are_left_out_of_training_and_are_what_evaluation_reads(folder):
+  from grm_jax import evaluation  # pylint: disable=import-outside-toplevel
+  source = input_pipeline.open_source('folder:images', data_dir=str(folder.parent), held_out='images/img[13].*')
+  assert sorted(p.name for p in source.paths) == ['img0.png', 'img2.png', 'img4.png'] and source.held_out == 2
+  images, _ = evaluation.load_images(str(folder / 'img[13].*'))
+  assert [name for name, _ in images] == ['img1.jpg', 'img3.jpg']
+
+
+def test_held_out_patterns_that_hold_out_nothing_or_everything_are_refused(folder, tmp_path):
+  with pytest.raises(GrmError, match='no PNG or JPEG images match'):  # a typo must not train on the test set
+    input_pipeline.open_source(f'folder:{folder}', held_out=str(folder / 'img9*'))
+  write_image_folder(tmp_path / 'elsewhere', count=1)
+  with pytest.raises(GrmError, match='none of these images is in'):
+    input_pipeline.open_source(f'folder:{folder}', held_out=str(tmp_path / 'elsewhere' / '*'))
+  with pytest.raises(GrmError, match='but the held-out ones'):
+    input_pipeline.open_source(f'folder:{folder}', held_out=str(folder / '*'))
+  with pytest.raises(GrmError, match='slice'):
+    input_pipeline.open_source('tfds:kodak', held_out='x*')
+
+
 def test_folder_pipeline_does_not_import_tensorflow(folder):
   code = ('import sys; from grm_jax.training import input_pipeline as ip, trainer; '
           f'l = ip.BatchLoader(ip.open_source("folder:{folder}"), 2, 32); next(l.iterate(0)); '

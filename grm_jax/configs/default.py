@@ -50,6 +50,9 @@ def get_config():
   # a run's photographs are is the user's to say. Relative folders are taken below data_dir where it is set.
   config.data_dir = ''
   config.train_data = ''
+  # Photographs of train_data's folders that training leaves out, to measure on later: comma-separated glob
+  # patterns, relative ones below data_dir ('urban100_rest/img_0[12]*.png'); evaluate.py --data takes the same.
+  config.held_out = ''
   config.val_data = ''  # '' = no validation pass
   config.batch_size = 8  # global, across all devices and hosts
   config.patch_size = 256

@@ -25,10 +25,16 @@ class FolderSource:
   """Every PNG and JPEG below one or more folders (comma-separated), read on demand; a file that cannot be decoded
   is reported once."""
 
-  def __init__(self, folders):
-    self.paths = [path for folder in str(folders).split(',') for path in image_io.list_images(folder)]
+  def __init__(self, folders, held_out=()):
+    """held_out: glob patterns of images to leave out (each must name at least one image)."""
+    held = {path.resolve() for pattern in held_out for path in image_io.list_images(pattern)}
+    listed = [path for folder in str(folders).split(',') for path in image_io.list_images(folder)]
+    self.paths = [path for path in listed if path.resolve() not in held]
+    self.held_out = len(listed) - len(self.paths)
+    if held and not self.held_out:
+      raise GrmError(f"held_out {','.join(held_out)}: none of these images is in {folders}")
     if not self.paths:
-      raise GrmError(f"{folders}: no PNG or JPEG images found")
+      raise GrmError(f"{folders}: no PNG or JPEG images found" + (" but the held-out ones" if held else ""))
     self._warned = set()
 
   def __len__(self):
@@ -88,17 +94,21 @@ class TfdsSource:
       return None
 
 
-def open_source(spec, data_dir=''):
-  """'folder:PATH[,PATH...]' or 'tfds:NAME[:SPLIT]' (a bare path means a folder); relative folders are taken
-  below data_dir where it is set."""
+def open_source(spec, data_dir='', held_out=''):
+  """'folder:PATH[,PATH...]' or 'tfds:NAME[:SPLIT]' (a bare path means a folder); relative folders, and the glob
+  patterns of held_out (comma-separated), are taken below data_dir where it is set."""
   if not spec:
     raise GrmError("no training data: set --config.train_data=folder:PATH (or tfds:NAME)")
   kind, _, rest = spec.partition(':')
   if kind == 'tfds':
+    if held_out:
+      raise GrmError("held_out names files of folders; hold out part of a tfds split with a slice "
+                     "(tfds:NAME:train[10%:])")
     name, _, split = rest.partition(':')
     return TfdsSource(name, split or 'train')
+  patterns = [os.path.join(data_dir, pattern) for pattern in str(held_out).split(',') if pattern]
   try:
-    return FolderSource(source_folders(spec, data_dir))
+    return FolderSource(source_folders(spec, data_dir), patterns)
   except GrmError as error:
     folders = rest if kind == 'folder' else spec
     if data_dir or all(os.path.isabs(folder) for folder in folders.split(',')):
