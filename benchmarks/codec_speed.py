@@ -6,10 +6,13 @@
   python benchmarks/codec_speed.py --model grm-small                   # a shipped or exported model
   python benchmarks/codec_speed.py --model DIR --carrier int8          # the portable path's matmuls in int8
   python benchmarks/codec_speed.py --model DIR --replay                # range coder replayed: no TensorFlow needed
+  python benchmarks/codec_speed.py --config configs/grm.py --portable --calibration-data ../shared/data/train \
+      --references 1 3 --repeats 3    # one reference against three, portable, alternately, medians side by side
 The first encode and decode compile; the figures are those of a second run.
 """
 import argparse
 import os
+import statistics
 import resource
 import tempfile
 import time
@@ -29,17 +32,20 @@ def codec_carrier(args):
   return args.carrier or exact.default_carrier()
 
 
-def _codecs(args):
-  """[(codec, name)]: the model, and with --portable its float and portable entropy paths, one after the other."""
+def _codecs(args, references=None):
+  """[(codec, name)]: the model, and with --portable its float and portable entropy paths, one after the other
+  (with references, --config's model reading that many references)."""
   if args.model:
     return [(grm_jax.load(args.model, carrier=args.carrier), f'{args.model} ({codec_carrier(args)} carrier)')]
   config = load_config(args.config)
   if args.order:
     config.model.order = args.order
+  if references is not None:
+    config.model.references = references
   model = models.build(config)
   params = model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
   folder = tempfile.mkdtemp()
-  name = f'{args.config} (random weights, {config.model.order} order)'
+  name = f'{args.config} (random weights, {config.model.order} order, {config.model.references} reference(s))'
   model_dir.export(params, config, os.path.join(folder, 'model'))
   codecs = [(grm_jax.load(os.path.join(folder, 'model')), name + ', float32 entropy path')]
   if args.portable:
@@ -73,6 +79,23 @@ def _measure(codec, name, image, image_name, replayed):
   print(f"decode: {decode_seconds:.2f} s ({_breakdown(decoded.seconds)})")
 
 
+def _side_by_side(codecs, image, repeats):
+  """Median encode and decode times of each codec, timed in turn repeats times (this machine's load moves them
+  all alike), and each against the first."""
+  for codec, _ in codecs:
+    timed_round_trip(codec, image)  # compile
+  times = [[] for _ in codecs]
+  for _ in range(repeats):
+    for (codec, _), measured in zip(codecs, times):
+      _, _, encode_seconds, decode_seconds = timed_round_trip(codec, image)
+      measured.append((encode_seconds, decode_seconds))
+  medians = [[statistics.median(t[i] for t in measured) for i in (0, 1)] for measured in times]
+  print(f"side by side, medians of {repeats} alternate runs (real files, range coding included):")
+  for (_, name), (encode_seconds, decode_seconds) in zip(codecs, medians):
+    print(f"  {name}: encode {encode_seconds:.2f} s ({encode_seconds / medians[0][0]:.2f}x), "
+          f"decode {decode_seconds:.2f} s ({decode_seconds / medians[0][1]:.2f}x)")
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--config', default='configs/grm.py')
@@ -87,8 +110,17 @@ def main():
                       help="the portable path's matmuls: float32, or int8 (the same integers)")
   parser.add_argument('--calibration-data', metavar='FOLDER',
                       help='photographs for the portable export (two are used; needed with --portable)')
+  parser.add_argument('--references', type=int, nargs='+', metavar='K',
+                      help="time --config's model with each number of references, alternately (needs --config)")
+  parser.add_argument('--repeats', type=int, default=3, help='alternate runs of --references (default 3)')
   args = parser.parse_args()
   image = image_io.read_image(args.image)
+  if args.references:
+    if args.model:
+      raise SystemExit('codec_speed.py: error: --references builds models from --config; it cannot change --model')
+    codecs = [_codecs(args, k)[-1] for k in args.references]  # the portable entropy path where --portable
+    _side_by_side(codecs, image, args.repeats)
+    return
   for codec, name in _codecs(args):
     if args.replay:
       with replay.loopback():

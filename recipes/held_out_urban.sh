@@ -4,6 +4,7 @@
 # Kodak with real files at the ablation's 6 lambdas, and the reference's share of y on them.
 #
 #   recipes/held_out_urban.sh train      # resumable, one run after the other on one core, nice'd (~55 min a run)
+#   ARMS=context CORE=1 recipes/held_out_urban.sh train   # one arm on another core
 #   recipes/held_out_urban.sh evaluate
 # SEED (default 0) is config.seed; RUNS (runs/held_out) holds the workdirs and models, OUT (results/held_out) the
 # curves.
@@ -15,12 +16,13 @@ OUT=${OUT:-results/held_out}
 DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
 SEED=${SEED:-0}
+ARMS=${ARMS:-grm context}
 HELD_OUT='urban100_rest/img_0[12]*.png'  # img_013 to img_029: the first 17 of the folder
 LAMBDAS="0.0018 0.0035 0.0067 0.013 0.025 0.0483"
 declare -A ARM=([grm]="" [context]="--config.model.family=context")
 
 train() {
-  for arm in grm context; do
+  for arm in $ARMS; do
     nice taskset -c "${CORE:-0}" $PY train.py --config configs/grm_ablation.py --config.data_dir="$DATA" \
         --config.held_out="$HELD_OUT" --config.seed="$SEED" --workdir "$RUNS/$arm-s$SEED" ${ARM[$arm]} \
         >> "$RUNS/$arm-s$SEED.log" 2>&1
