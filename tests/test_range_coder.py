@@ -34,6 +34,17 @@ def test_round_trip_with_escapes_in_pieces(table):
   assert decoder.finish()
 
 
+def test_a_string_many_times_longer_than_the_encoders_first_buffer(table):
+  """The encoder grows its buffer between runs of symbols; every escape here writes about 8 bytes."""
+  lookup, offsets = table
+  rng = np.random.default_rng(1)
+  indexes = rng.integers(0, 3, 5000).astype(np.int32)
+  values = rng.integers(-(1 << 29), 1 << 29, 5000).astype(np.int32)
+  string = range_coder.encode(lookup, offsets, indexes, values)
+  assert len(string) > 10 * (256 + 5000 // 2)
+  np.testing.assert_array_equal(range_coder.Decoder(string, lookup, offsets).decode(indexes), values)
+
+
 def test_an_empty_message_and_a_single_symbol(table):
   lookup, offsets = table
   assert range_coder.encode(lookup, offsets, [], []) == b''

@@ -66,6 +66,15 @@ def test_same_bytes_and_each_decodes_the_other(tfc, seed):
     assert decoder.finish()
 
 
+def test_strings_that_outgrow_the_encoders_buffer_are_the_ops_bytes(tfc):
+  rng = np.random.default_rng(7)
+  lookup, offsets = _random_table(rng)
+  indexes = rng.integers(0, len(lookup), 3000).astype(np.int32)
+  values = rng.integers(-(1 << 29), 1 << 29, 3000).astype(np.int32)  # every one escaped, about 8 bytes each
+  ours = range_coder.encode(lookup, offsets, indexes, values)
+  assert len(ours) > 10 * 3000 // 2 and ours == tfc.encode(lookup, offsets, indexes, values)
+
+
 def test_strings_ending_in_every_encoder_state(tfc):
   """Short strings end in the branches of the encoder's flush (a pending carry, base 0, rounding to 2^24 or 2^16),
   and long runs of near-certain symbols build long runs of delayed carry bytes."""
