@@ -17,7 +17,8 @@ import sys
 def parse_args(argv):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--model', action='append', default=[], help='exported model directory (repeatable)')
-  parser.add_argument('--data', required=True, help="folder of PNG/JPEG images, or a quoted glob pattern of them ('DIR/img_0[12]*.png')")
+  parser.add_argument('--data', required=True,
+                      help="folder of PNG/JPEG images, or a quoted glob pattern of them ('DIR/img_0[12]*.png')")
   parser.add_argument('--out', required=True, help='output JSON for the models')
   parser.add_argument('--lambda', dest='lambdas', action='append', type=float, default=[], metavar='L',
                       help='a point of each (variable-rate) model at this lambda (repeatable)')

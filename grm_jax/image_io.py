@@ -135,8 +135,9 @@ def write_png(path, image, inputs=(), force=False):
 
 
 def is_pattern(spec):
-  """Whether spec is a glob pattern (a subset of a folder, such as held-out photographs) rather than a folder."""
-  return any(character in str(spec) for character in '*?[')
+  """Whether spec is a glob pattern (a subset of a folder, such as held-out photographs) rather than a folder (a
+  folder that exists is one, even where its name has a bracket)."""
+  return any(character in str(spec) for character in '*?[') and not pathlib.Path(spec).is_dir()
 
 
 def matching_files(pattern):

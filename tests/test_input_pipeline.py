@@ -98,6 +98,11 @@ def test_held_out_patterns_that_hold_out_nothing_or_everything_are_refused(folde
     input_pipeline.open_source('tfds:kodak', held_out='x*')
 
 
+def test_a_folder_with_a_bracket_in_its_name_is_a_folder_not_a_pattern(tmp_path):
+  write_image_folder(tmp_path / 'photos [2024]', count=3)
+  assert len(input_pipeline.open_source(str(tmp_path / 'photos [2024]'))) == 3
+
+
 def test_folder_pipeline_does_not_import_tensorflow(folder):
   code = ('import sys; from grm_jax.training import input_pipeline as ip, trainer; '
           f'l = ip.BatchLoader(ip.open_source("folder:{folder}"), 2, 32); next(l.iterate(0)); '
