@@ -263,11 +263,14 @@ def _fix_total(masses, counts, total):
 
 # ---- the range encoder (RangeEncoder::Encode / Finalize)
 #
-# The state (base, size - 1, delay) lives in scalars, and the per-symbol steps are inlined into the loops (numba's
-# inline='always'): as separate calls with the state in an array they ran 4x slower than the op.
+# Within a run of symbols the state (base, size - 1, delay) lives in scalars, the per-symbol steps are inlined into
+# the loop (numba's inline='always'; as separate calls with the state in an array they ran 4x slower than the op),
+# and the output buffer is never reassigned (numba would count references on every symbol); between runs the
+# state waits in an array while the buffer grows.
 
-# Bytes one symbol can write besides the carry bytes already pending (delay >> 16): 2 for each of its <= 64
-# intervals (its own and the escape code's bits), and as many more for the carry bytes they can add.
+# Room a run keeps free for one more symbol, besides the carry bytes already pending (delay >> 16): a symbol codes
+# at most 61 intervals (its own, and an escape's 29 zeros, 30 bits and sign), each adding at most 2 bytes written
+# or pending, plus the 2 of a pending carry's own word; this bound doubles that.
 _MARGIN = 2 * 2 * 64 + 8
 
 
@@ -350,7 +353,7 @@ def _encode_run(lookup, meta, offsets, indexes, values, state, out, start):
   value k with row indexes[k] as the symbol values[k] - offsets[row].
 
   out is never reassigned in here: growing it inside the loop made numba count references on every symbol, which
-  cost 40% of the time."""
+  held the encoder to half the op's speed (docs/range_coder.md)."""
   base, size_minus1, delay, n = state[0], state[1], state[2], state[3]
   rows = lookup.shape[0]
   room = out.shape[0] - _MARGIN
