@@ -8,6 +8,7 @@
   python benchmarks/codec_speed.py --model DIR --replay                # range coder replayed: no TensorFlow needed
   python benchmarks/codec_speed.py --config configs/grm.py --portable --calibration-data ../shared/data/train \
       --references 1 3 --repeats 3    # one reference against three, portable, alternately, medians side by side
+  python benchmarks/codec_speed.py --model DIR --carriers float32 int8 --repeats 3   # the two carriers, alternately
 The first encode and decode compile; the figures are those of a second run.
 """
 import argparse
@@ -23,20 +24,17 @@ import numpy as np
 import grm_jax
 from grm_jax import image_io, models
 from grm_jax.codec import model_dir, replay
-from grm_jax.portable import conversion, exact
+from grm_jax.portable import conversion
 from grm_jax.config_io import load_config
 from grm_jax.evaluation import timed_round_trip
-
-
-def codec_carrier(args):
-  return args.carrier or exact.default_carrier()
 
 
 def _codecs(args, references=None):
   """[(codec, name)]: the model, and with --portable its float and portable entropy paths, one after the other
   (with references, --config's model reading that many references)."""
   if args.model:
-    return [(grm_jax.load(args.model, carrier=args.carrier), f'{args.model} ({codec_carrier(args)} carrier)')]
+    codec = grm_jax.load(args.model, carrier=args.carrier)
+    return [(codec, f'{args.model} ({codec.carrier + " carrier" if codec.carrier else "float entropy path"})')]
   config = load_config(args.config)
   if args.order:
     config.model.order = args.order
@@ -53,8 +51,8 @@ def _codecs(args, references=None):
       raise SystemExit('codec_speed.py: error: --portable needs --calibration-data FOLDER (training photographs)')
     images = conversion.calibration_images(args.calibration_data, count=2)
     model_dir.export(params, config, os.path.join(folder, 'portable'), calibration_images=images)
-    codecs.append((grm_jax.load(os.path.join(folder, 'portable'), carrier=args.carrier),
-                   f'{name}, portable (integer) entropy path, {codec_carrier(args)} carrier'))
+    portable = grm_jax.load(os.path.join(folder, 'portable'), carrier=args.carrier)
+    codecs.append((portable, f'{name}, portable (integer) entropy path, {portable.carrier} carrier'))
   return codecs
 
 
@@ -112,7 +110,9 @@ def main():
                       help='photographs for the portable export (two are used; needed with --portable)')
   parser.add_argument('--references', type=int, nargs='+', metavar='K',
                       help="time --config's model with each number of references, alternately (needs --config)")
-  parser.add_argument('--repeats', type=int, default=3, help='alternate runs of --references (default 3)')
+  parser.add_argument('--carriers', nargs='+', choices=('float32', 'int8'),
+                      help="time --model's portable entropy path with each carrier, alternately (the same bits)")
+  parser.add_argument('--repeats', type=int, default=3, help='alternate runs of --references or --carriers (default 3)')
   args = parser.parse_args()
   image = image_io.read_image(args.image)
   if args.references:
@@ -120,6 +120,12 @@ def main():
       raise SystemExit('codec_speed.py: error: --references builds models from --config; it cannot change --model')
     codecs = [_codecs(args, k)[-1] for k in args.references]  # the portable entropy path where --portable
     _side_by_side(codecs, image, args.repeats)
+    return
+  if args.carriers:
+    if not args.model:
+      raise SystemExit('codec_speed.py: error: --carriers times an exported --model')
+    _side_by_side([(grm_jax.load(args.model, carrier=c), f'{args.model} ({c} carrier)') for c in args.carriers],
+                  image, args.repeats)
     return
   for codec, name in _codecs(args):
     if args.replay:

@@ -12,6 +12,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +53,27 @@ def test_exact_dot_is_exact_at_its_bounds_in_every_summation_order():
       assert np.array_equal(np.asarray(got), expected), (kind, carrier)
   plain = np.asarray(jnp.asarray(activations, jnp.float32) @ jnp.asarray(weights, jnp.float32))
   assert not np.array_equal(plain.astype(np.int64), expected)  # why the digits are needed
+
+
+@pytest.mark.parametrize('slow', exact.CARRIERS)
+def test_a_model_loads_with_the_carrier_that_timed_faster(slow, monkeypatch, tmp_path_factory, natural_image):
+  """A carrier made slow here (a host sleep after its matmul) loses the timing at load."""
+  exact_dot = exact.exact_dot
+
+  def slowed_dot(activations, weights):
+    result = exact_dot(activations, weights)
+    if (weights.dtype == jnp.int8) == (slow == 'int8'):
+      result = jax.pure_callback(lambda r: (time.sleep(0.02), r)[1], jax.ShapeDtypeStruct(result.shape, result.dtype),
+                                 result)
+    return result
+
+  monkeypatch.setattr(exact, 'exact_dot', slowed_dot)
+  exact.fastest_carrier.cache_clear()
+  try:
+    folder = export_tiny_model(tmp_path_factory, 'grm', calibration_images=[natural_image[:64, :64]])
+    assert grm_jax.load(folder).carrier == next(c for c in exact.CARRIERS if c != slow)
+  finally:
+    exact.fastest_carrier.cache_clear()
 
 
 def test_integer_square_root_shift_and_nonlinearity_are_exact():

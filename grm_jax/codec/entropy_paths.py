@@ -64,8 +64,8 @@ def float_path(model, params):
 
 def portable_path(model, tables, carrier=None):
   """model: the float model, for its structure only; the parameters are the tables' integer ones. carrier:
-  'float32' or 'int8' (None: the faster here), the same integers either way."""
-  carrier = carrier or exact.default_carrier()
+  'float32' or 'int8' (None: the faster here for the model's largest layer), the same integers either way."""
+  carrier = carrier or _fastest_carrier(tables)
   qparams = jax.device_put({**conversion.stored(tables, carrier), 'scale_table': tables['scale_table']})
   return EntropyPath(
       params=qparams, arithmetic=1, carrier=carrier, rate_levels=tables[conversion.PREFIX + 'rate_levels'],
@@ -75,6 +75,14 @@ def portable_path(model, tables, carrier=None):
       decoded_latent=integer_path.decoded_latent,
       predict=lambda q, *args: integer_path.predict_positions(q, model, *args),
       commit=lambda q, *args: integer_path.commit_positions(q, model, *args))
+
+
+def _fastest_carrier(tables):
+  """The faster carrier here for the largest layer that every decoding step runs (h_s runs once an image)."""
+  layers = {name: value.shape for name, value in tables.items()
+            if name.startswith(conversion.PREFIX) and name.endswith('/w')}
+  in_steps = [shape for name, shape in layers.items() if not name.startswith(conversion.PREFIX + 'h_s/')]
+  return exact.fastest_carrier(*max(in_steps or layers.values(), key=np.prod))
 
 
 def of_model(model, params, tables, carrier):

@@ -13,13 +13,16 @@ every value is an integer and every operation is exact, so the order cannot matt
   value, so every partial sum of every summation order is an integer below 2^24, which float32 holds exactly. The
   digits' sums are recombined in int32. Precision HIGHEST keeps accelerators from rounding the inputs (TF32,
   bfloat16). The same integers can also be carried in int8 (`carried_weights`): the weights cut into two base-64
-  digits too, one int8 matmul with int32 sums, exact by integer arithmetic (faster where XLA has int8 kernels);
+  digits too, one int8 matmul with int32 sums, exact by integer arithmetic (faster where XLA has fast int8
+  kernels, slower elsewhere: `fastest_carrier` times both);
 - rescaling is a rounding shift, the nonlinearity a shift-and-multiply, the square root an integer one.
 
 `summation(...)` swaps the matmul for another order of the same sums (a platform simulator for tests): a portable
 path must give the same bits under every choice.
 """
 import contextlib
+import functools
+import time
 
 import jax
 import jax.numpy as jnp
@@ -89,13 +92,26 @@ def small_dot(values, weights):
 CARRIERS = ('float32', 'int8')
 
 
-def default_carrier():
-  """The faster carrier, as measured (docs/portable.md): int8 on current XLA, whose CPU
-  backend has int8 dot kernels (the paper-size model's entropy path 1.3x faster on an AVX-512 VNNI CPU, 1.9x with
-  AMX; small models level), float32 on the XLA of jax 0.5, where int8 dots ran 5x slower."""
-  import jax  # pylint: disable=import-outside-toplevel
-  major, minor = (int(part) for part in jax.__version__.split('.')[:2])
-  return 'int8' if (major, minor) >= (0, 10) else 'float32'
+@functools.lru_cache(maxsize=None)
+def fastest_carrier(inputs, outputs, positions=16):
+  """The carrier whose exact matmul of a layer of this shape, for a decoding step of `positions`, runs faster on
+  this process's default device. Neither is fastest everywhere (docs/portable.md): int8 digits win where XLA has
+  fast int8 kernels (the paper-size model's entropy path 2x faster with AMX), float32 elsewhere (1.4x on an AMD
+  EPYC with AVX-512 VNNI; 5x on the XLA of jax 0.5). Timed once per shape and process, each carrier compiled, then
+  both run alternately: a fraction of a second, against the seconds a model's steps take to compile."""
+  rng = np.random.default_rng(0)
+  weights = rng.integers(-WEIGHT_LIMIT, WEIGHT_LIMIT + 1, (inputs, outputs))
+  activations = jnp.asarray(rng.integers(-ACTIVATION_LIMIT, ACTIVATION_LIMIT, (positions, inputs)), jnp.int32)
+  dot = jax.jit(exact_dot)
+  carried = {carrier: jax.device_put(carried_weights(weights, carrier)) for carrier in CARRIERS}
+  seconds = {carrier: [] for carrier in CARRIERS}
+  for round_ in range(6):
+    for carrier in CARRIERS:
+      start = time.perf_counter()
+      jax.block_until_ready(dot(activations, carried[carrier]))
+      if round_:  # the first compiles
+        seconds[carrier].append(time.perf_counter() - start)
+  return min(CARRIERS, key=lambda carrier: min(seconds[carrier]))
 
 
 def carried_weights(weights, carrier='float32'):
