@@ -94,6 +94,13 @@ def _side_by_side(codecs, image, repeats):
           f"decode {decode_seconds:.2f} s ({decode_seconds / medians[0][1]:.2f}x)")
 
 
+def _positive(text):
+  value = int(text)
+  if value < 1:
+    raise argparse.ArgumentTypeError(f'{text} is not a positive number')
+  return value
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--config', default='configs/grm.py')
@@ -112,7 +119,8 @@ def main():
                       help="time --config's model with each number of references, alternately (needs --config)")
   parser.add_argument('--carriers', nargs='+', choices=('float32', 'int8'),
                       help="time --model's portable entropy path with each carrier, alternately (the same bits)")
-  parser.add_argument('--repeats', type=int, default=3, help='alternate runs of --references or --carriers (default 3)')
+  parser.add_argument('--repeats', type=_positive, default=3,
+                      help='alternate runs of --references or --carriers (default 3)')
   args = parser.parse_args()
   image = image_io.read_image(args.image)
   if args.references:
@@ -124,8 +132,10 @@ def main():
   if args.carriers:
     if not args.model:
       raise SystemExit('codec_speed.py: error: --carriers times an exported --model')
-    _side_by_side([(grm_jax.load(args.model, carrier=c), f'{args.model} ({c} carrier)') for c in args.carriers],
-                  image, args.repeats)
+    codecs = [(grm_jax.load(args.model, carrier=c), f'{args.model} ({c} carrier)') for c in args.carriers]
+    if not codecs[0][0].carrier:
+      raise SystemExit(f'codec_speed.py: error: {args.model} has no portable entropy path, so no carrier to choose')
+    _side_by_side(codecs, image, args.repeats)
     return
   for codec, name in _codecs(args):
     if args.replay:

@@ -61,7 +61,7 @@ def main():
   parser.add_argument('--size', type=int, nargs=2, default=(768, 512), metavar=('WIDTH', 'HEIGHT'),
                       help='image size (default 768 512)')
   parser.add_argument('--sizes', type=int, nargs='+', default=(4, 8, 12, 16), help='positions a step (K)')
-  parser.add_argument('--repeats', type=int, default=30)
+  parser.add_argument('--repeats', type=lambda text: max(1, int(text)), default=30)
   args = parser.parse_args()
   codec = _codec(args)
   coder = codec.y_coder

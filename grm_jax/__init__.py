@@ -5,7 +5,7 @@ def load(model=None, carrier=None, transforms=None):
   """The Codec of a model directory or a shipped model's name (default: the shipped default model).
 
   codec.compress(uint8 image) -> bytes, codec.decompress(bytes) -> uint8 image. carrier: the portable entropy
-  path's matmuls in 'float32' or 'int8' (the same integers either way); None picks the faster on this JAX.
+  path's matmuls in 'float32' or 'int8' (the same integers either way); None: the faster here, timed at load.
   transforms: {'analysis': module, 'synthesis': module}, the own g_a and g_s a model was exported with.
   """
   from grm_jax import zoo  # pylint: disable=import-outside-toplevel

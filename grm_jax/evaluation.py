@@ -27,7 +27,7 @@ def load_images(folder):
   Files without an image suffix (checksums, READMEs) are ignored and named; a file with an image suffix that is
   not a readable image stops the evaluation with a GrmError: a benchmark must not silently drop images.
   """
-  pattern = image_io.is_pattern(folder)
+  pattern = image_io.names_files(folder)
   if pattern:
     files = image_io.matching_files(folder)
   else:

@@ -134,20 +134,24 @@ def write_png(path, image, inputs=(), force=False):
     Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format='PNG')
 
 
-def is_pattern(spec):
-  """Whether spec is a glob pattern (a subset of a folder, such as held-out photographs) rather than a folder (a
+def names_files(spec):
+  """Whether spec names files (a glob pattern, such as held-out photographs, or one file) rather than a folder (a
   folder that exists is one, even where its name has a bracket)."""
-  return any(character in str(spec) for character in '*?[') and not pathlib.Path(spec).is_dir()
+  path = pathlib.Path(spec)
+  return path.is_file() or any(character in str(spec) for character in '*?[') and not path.is_dir()
 
 
 def matching_files(pattern):
-  """The files a glob pattern names, sorted (hidden ones too only where the pattern names them)."""
+  """The files a glob pattern (or a file's own name) names, sorted (hidden ones only where the pattern names
+  them)."""
+  if pathlib.Path(pattern).is_file():
+    return [pathlib.Path(pattern)]
   return sorted(path for path in map(pathlib.Path, glob.glob(str(pattern))) if path.is_file())
 
 
 def list_images(folder):
   """Every PNG/JPEG file below `folder`, or that a glob pattern names, sorted."""
-  if is_pattern(folder):
+  if names_files(folder):
     paths = [path for path in matching_files(folder) if path.suffix.lower() in IMAGE_SUFFIXES]
     if not paths:
       raise GrmError(f"{folder}: no PNG or JPEG images match this pattern")

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Why the shipped models' curve flattens at the top (results/flattening/): small controlled runs of
-# configs/mean_scale_small.py (the shipped models' transforms, hyperprior and gains, no context model, so a run and
-# its Kodak files take minutes), each changing one thing against the base, same steps and data unless the thing
+# configs/mean_scale_small.py (the shipped models' transforms and hyperprior, no context model, so a run and its
+# Kodak files take minutes), each changing one thing against the base, same steps and data unless the thing
 # changed is the steps or the data. A condition is a pair of fixed-rate models at CompressAI's qualities 6 and 8
 # (lambda 0.0483 and 0.18): how much PSNR the top doubling of lambda buys is the slope the shipped curve lacks.
 #

@@ -58,7 +58,7 @@ def pack(args):
   from grm_jax.training import input_pipeline  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   config = load_config(args.config)
-  source = input_pipeline.open_source(config.train_data, args.data_dir)
+  source = input_pipeline.open_source(config.train_data, args.data_dir, config.get('held_out', ''))  # never packed
   out = pathlib.Path(args.out)
   shutil.rmtree(out / 'data', ignore_errors=True)
   (out / 'data').mkdir(parents=True)
@@ -108,7 +108,7 @@ def train(args):
   _install_wheels(bundle)
   from grm_jax import zoo  # pylint: disable=import-outside-toplevel
   command = [sys.executable, 'train.py', '--config', args.config, '--workdir', args.workdir,
-             f'--config.train_data=folder:{bundle / "data"}', '--config.val_data=',
+             f'--config.train_data=folder:{bundle / "data"}', '--config.val_data=', '--config.held_out=',
              f'--config.time_limit_minutes={args.minutes}', *(f'--config.{pair}' for pair in args.set)]
   if args.init_from:
     command.append(f'--config.init_from={zoo.resolve(args.init_from)}')

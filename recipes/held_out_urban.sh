@@ -24,8 +24,8 @@ declare -A ARM=([grm]="" [context]="--config.model.family=context")
 train() {
   for arm in $ARMS; do
     nice taskset -c "${CORE:-0}" $PY train.py --config configs/grm_ablation.py --config.data_dir="$DATA" \
-        --config.held_out="$HELD_OUT" --config.seed="$SEED" --workdir "$RUNS/$arm-s$SEED" ${ARM[$arm]} \
-        >> "$RUNS/$arm-s$SEED.log" 2>&1
+        --config.held_out="$HELD_OUT" --config.seed="$SEED" --workdir "$RUNS/$arm-s$SEED" \
+        ${ARM[$arm]?unknown arm $arm} >> "$RUNS/$arm-s$SEED.log" 2>&1
   done
 }
 
@@ -47,4 +47,4 @@ evaluate() {
 }
 
 mkdir -p "$RUNS"
-"$1"
+"${1:?usage: recipes/held_out_urban.sh train|evaluate}"

@@ -81,9 +81,12 @@ def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
 def test_held_out_images_are_left_out_of_training_and_are_what_evaluation_reads(folder):
   from grm_jax import evaluation  # pylint: disable=import-outside-toplevel
   source = input_pipeline.open_source('folder:images', data_dir=str(folder.parent), held_out='images/img[13].*')
-  assert sorted(p.name for p in source.paths) == ['img0.png', 'img2.png', 'img4.png'] and source.held_out == 2
+  assert sorted(p.name for p in source.paths) == ['img0.png', 'img2.png', 'img4.png'] and source.held_out_count == 2
   images, _ = evaluation.load_images(str(folder / 'img[13].*'))
   assert [name for name, _ in images] == ['img1.jpg', 'img3.jpg']
+  one = input_pipeline.open_source(f'folder:{folder}', held_out=str(folder / 'img0.png'))  # a file is a pattern too
+  assert one.held_out_count == 1
+  assert [name for name, _ in evaluation.load_images(folder / 'img0.png')[0]] == ['img0.png']
 
 
 def test_held_out_patterns_that_hold_out_nothing_or_everything_are_refused(folder, tmp_path):
@@ -91,7 +94,7 @@ def test_held_out_patterns_that_hold_out_nothing_or_everything_are_refused(folde
     input_pipeline.open_source(f'folder:{folder}', held_out=str(folder / 'img9*'))
   write_image_folder(tmp_path / 'elsewhere', count=1)
   with pytest.raises(GrmError, match='none of these images is in'):
-    input_pipeline.open_source(f'folder:{folder}', held_out=str(tmp_path / 'elsewhere' / '*'))
+    input_pipeline.open_source(f'folder:{folder}', held_out=f"{folder / 'img1.*'},{tmp_path / 'elsewhere' / '*'}")
   with pytest.raises(GrmError, match='but the held-out ones'):
     input_pipeline.open_source(f'folder:{folder}', held_out=str(folder / '*'))
   with pytest.raises(GrmError, match='slice'):

@@ -8,6 +8,7 @@ multi-host run decodes only its own slice of every global batch.
 `folder:PATH` needs only Pillow and numpy: it must work where TensorFlow is not installed.
 """
 import concurrent.futures
+import glob
 import logging
 import os
 import queue
@@ -26,13 +27,17 @@ class FolderSource:
   is reported once."""
 
   def __init__(self, folders, held_out=()):
-    """held_out: glob patterns of images to leave out (each must name at least one image)."""
-    held = {path.resolve() for pattern in held_out for path in image_io.list_images(pattern)}
+    """held_out: glob patterns of images to leave out, each naming at least one image of the folders."""
     listed = [path for folder in str(folders).split(',') for path in image_io.list_images(folder)]
+    resolved = {path.resolve() for path in listed}
+    held = set()
+    for pattern in held_out:
+      named = {path.resolve() for path in image_io.list_images(pattern)}
+      if not named & resolved:  # a typo must not leave the test set in training
+        raise GrmError(f"held_out {pattern}: none of these images is in {folders}")
+      held |= named
     self.paths = [path for path in listed if path.resolve() not in held]
-    self.held_out = len(listed) - len(self.paths)
-    if held and not self.held_out:
-      raise GrmError(f"held_out {','.join(held_out)}: none of these images is in {folders}")
+    self.held_out_count = len(listed) - len(self.paths)
     if not self.paths:
       raise GrmError(f"{folders}: no PNG or JPEG images found" + (" but the held-out ones" if held else ""))
     self._warned = set()
@@ -106,7 +111,7 @@ def open_source(spec, data_dir='', held_out=''):
                      "(tfds:NAME:train[10%:])")
     name, _, split = rest.partition(':')
     return TfdsSource(name, split or 'train')
-  patterns = [os.path.join(data_dir, pattern) for pattern in str(held_out).split(',') if pattern]
+  patterns = [os.path.join(glob.escape(data_dir), pattern) for pattern in str(held_out).split(',') if pattern]
   try:
     return FolderSource(source_folders(spec, data_dir), patterns)
   except GrmError as error:

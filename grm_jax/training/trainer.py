@@ -298,8 +298,8 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
     raise GrmError(f"the config describes no model: {error}") from None
   source = input_pipeline.open_source(config.train_data, config.get('data_dir', ''),  # before anything is written
                                       config.get('held_out', ''))
-  if getattr(source, 'held_out', 0):
-    logging.info("training on %d images; %d held out (%s)", len(source), source.held_out, config.held_out)
+  if getattr(source, 'held_out_count', 0):
+    logging.info("training on %d images; %d held out (%s)", len(source), source.held_out_count, config.held_out)
   optimizer, schedule = optim.make_optimizer(config)
   state = init_state(model, optimizer, config)
   checkpoint_manager = checkpoints.manager(os.path.join(os.path.abspath(workdir), 'checkpoints'), config)
