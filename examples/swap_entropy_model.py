@@ -4,8 +4,9 @@ context alone, on the same g_a and g_s?
   python examples/swap_entropy_model.py --data FOLDER --workdir runs/swap [--family context] [--steps 300]
 
 grm-small's (or --from MODEL's) transforms, gain units and hyperprior are kept, its entropy model of y is replaced
-by a fresh one of another family, and only the entropy models train (the transforms' learning rate is zero). Then
-both models code the same photographs into real .grm files.
+by a fresh one of another family (or of its own, the control: what retraining alone gives), and only the entropy
+models train (the transforms' learning rate is zero). Then both models code the same photographs into real .grm
+files.
 """
 import argparse
 import pathlib
@@ -23,10 +24,10 @@ from grm_jax.training import trainer
 
 
 def transplanted(new_params, shipped_params):
-  """new_params with every part of the shipped model that has the same name and shapes (all but y's entropy
-  model, where the families differ)."""
-  return {name: shipped_params[name] if name in shipped_params and trainer.same_layout(shipped_params[name], value)
-          else value for name, value in new_params.items()}
+  """new_params with every part of the shipped model that has the same name and shapes, except y's entropy model,
+  which starts fresh even where the family is the source's own (the control of a swap)."""
+  return {name: shipped_params[name] if name != 'y_parameters' and name in shipped_params
+          and trainer.same_layout(shipped_params[name], value) else value for name, value in new_params.items()}
 
 
 def main():

@@ -2,7 +2,8 @@
 # Where the global reference's training-time worth goes: grm's trained transforms (a seed of recipes/seeds.sh)
 # with context's entropy model trained on them from scratch, the transforms frozen, at the ablation's budget
 # (examples/swap_entropy_model.py), then evaluated on Kodak beside grm and context of the same seed; then the
-# reverse (context's transforms, grm's entropy model). Resumable.
+# reverse (context's transforms, grm's entropy model); then the controls, each family's entropy model retrained
+# the same way on its own frozen transforms (what the swaps' extra training alone gives). Resumable.
 #
 #   SEED=2 recipes/where_the_worth_goes.sh train      # one core, nice'd; ~55 min a run on this machine's CPU
 #   SEED=2 recipes/where_the_worth_goes.sh evaluate
@@ -17,8 +18,10 @@ TRAIN="$DATA/bsds500/train,$DATA/bsds500/test,$DATA/urban100_rest,$DATA/sun_hays
 SEED=${SEED:-1}
 LAMBDAS="0.0018 0.0035 0.0067 0.013 0.025 0.0483"
 
-train() {  # context's entropy model on grm-s$SEED's transforms; then grm's on context-s$SEED's
-  for pair in "grm:context" "context:grm"; do
+PAIRS="grm:context context:grm context:context grm:grm"  # FROM:FAMILY, the family's entropy model on FROM's transforms
+
+train() {
+  for pair in $PAIRS; do
     from=${pair%%:*} family=${pair#*:}
     nice taskset -c "${CORE:-0}" $PY examples/swap_entropy_model.py --from "$RUNS/models/$from-s$SEED" --family "$family" \
         --data "$TRAIN" --workdir "$RUNS/swap-$family-on-$from-s$SEED" --steps 8000 >> "$RUNS/swap-$family-on-$from-s$SEED.log" 2>&1
@@ -26,7 +29,7 @@ train() {  # context's entropy model on grm-s$SEED's transforms; then grm's on c
 }
 
 evaluate() {
-  for pair in "grm:context" "context:grm"; do
+  for pair in $PAIRS; do
     from=${pair%%:*} family=${pair#*:}
     [ -f "$RUNS/swap-$family-on-$from-s$SEED/model/model.json" ] || continue
     $PY evaluate.py --force --model "$RUNS/swap-$family-on-$from-s$SEED/model" $(for l in $LAMBDAS; do echo --lambda $l; done) \
