@@ -97,8 +97,9 @@ def fastest_carrier(inputs, outputs, positions=16):
   """The carrier whose exact matmul of a layer of this shape, for a decoding step of `positions`, runs faster on
   this process's default device. Neither is fastest everywhere (docs/portable.md): int8 digits win where XLA has
   fast int8 kernels (the paper-size model's entropy parameters 2x faster with AMX), float32 elsewhere (1.4x on
-  an AMD EPYC with AVX-512 VNNI; 5x on the XLA of jax 0.5). Timed once per shape and process, each carrier compiled, then
-  both run alternately: a fraction of a second, against the seconds a model's steps take to compile."""
+  an AMD EPYC with AVX-512 VNNI; 5x on the XLA of jax 0.5). Timed once per shape and process, each carrier
+  compiled, then both run alternately: a fraction of a second, against the seconds a model's steps take to
+  compile."""
   rng = np.random.default_rng(0)
   weights = rng.integers(-WEIGHT_LIMIT, WEIGHT_LIMIT + 1, (inputs, outputs))
   activations = jnp.asarray(rng.integers(-ACTIVATION_LIMIT, ACTIVATION_LIMIT, (positions, inputs)), jnp.int32)

@@ -115,8 +115,7 @@ def open_source(spec, data_dir='', held_out=''):
   try:
     return FolderSource(source_folders(spec, data_dir), patterns)
   except GrmError as error:
-    folders = rest if kind == 'folder' else spec
-    if data_dir or all(os.path.isabs(folder) for folder in folders.split(',')):
+    if data_dir or all(os.path.isabs(folder) for folder in source_folders(spec).split(',')):
       raise
     raise GrmError(f"{error} (relative folders are taken below --config.data_dir, which is not set)") from None
 
