@@ -7,6 +7,7 @@
 #
 #   SEED=2 recipes/where_the_worth_goes.sh train      # one core, nice'd; ~55 min a run on this machine's CPU
 #   SEED=2 recipes/where_the_worth_goes.sh evaluate
+#   PAIRS="context:context grm:grm" SEED=2 recipes/where_the_worth_goes.sh train   # some pairs only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -18,7 +19,7 @@ TRAIN="$DATA/bsds500/train,$DATA/bsds500/test,$DATA/urban100_rest,$DATA/sun_hays
 SEED=${SEED:-1}
 LAMBDAS="0.0018 0.0035 0.0067 0.013 0.025 0.0483"
 
-PAIRS="grm:context context:grm context:context grm:grm"  # FROM:FAMILY, the family's entropy model on FROM's transforms
+PAIRS=${PAIRS:-"grm:context context:grm context:context grm:grm"}  # FROM:FAMILY, the family's entropy model on FROM's transforms
 
 train() {
   for pair in $PAIRS; do
