@@ -19,7 +19,8 @@ TRAIN="$DATA/bsds500/train,$DATA/bsds500/test,$DATA/urban100_rest,$DATA/sun_hays
 SEED=${SEED:-1}
 LAMBDAS="0.0018 0.0035 0.0067 0.013 0.025 0.0483"
 
-PAIRS=${PAIRS:-"grm:context context:grm context:context grm:grm"}  # FROM:FAMILY, the family's entropy model on FROM's transforms
+# FROM:FAMILY, the family's entropy model on FROM's transforms
+PAIRS=${PAIRS:-"grm:context context:grm context:context grm:grm"}
 
 train() {
   for pair in $PAIRS; do
