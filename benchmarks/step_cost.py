@@ -5,7 +5,8 @@
                                                              # the paper-size model, random weights, portable
 Prints the coding order's group sizes at that image size, then for each --sizes K the median time of one
 compiled step (commit a group of K positions and predict the next K; the sizes timed in turn) and XLA's count of
-its flops and bytes.
+its flops and bytes; then the floor that reading the step's weights sets: their bytes in the carrier's form, over
+the rate at which the exact matmul of the largest of them, alone, reads them.
 A decode is the sum of its steps; every step is padded to the largest group.
 """
 import argparse
@@ -22,7 +23,7 @@ from grm_jax import models
 from grm_jax.codec import latent_coders, model_dir
 from grm_jax.config_io import load_config
 from grm_jax.entropy_models import coding_order
-from grm_jax.portable import conversion
+from grm_jax.portable import conversion, exact
 
 
 def _codec(args):
@@ -92,6 +93,22 @@ def main():
     steps.append(step)
   for k, ms, cost in zip(args.sizes, _medians_ms(steps, args.repeats), costs):
     print(f"K={k}: {ms:.1f} ms a step{cost}")
+  _weight_floor(p, max(args.sizes), len(sizes), args.repeats)
+
+
+def _weight_floor(qparams, positions, steps, repeats):
+  """Prints what reading the weights of every step's layers (all but h_s, which runs once an image) costs."""
+  weights = {name: value for name, value in qparams.items() if name.endswith('/w') and not name.startswith('h_s/')}
+  step_bytes = sum(value.nbytes for value in weights.values())
+  largest = max(weights.values(), key=lambda value: value.nbytes)
+  activations = jnp.zeros((positions, largest.shape[0]), jnp.int32)
+  dot = jax.jit(exact.exact_dot)
+  [ms] = _medians_ms([lambda: dot(activations, largest)], repeats)
+  rate = largest.nbytes / ms / 1e6  # GB/s
+  floor_ms = step_bytes / rate / 1e6
+  print(f"weights read a step: {step_bytes / 1e6:.1f} MB in {len(weights)} layers; the largest layer's exact "
+        f"matmul alone ({positions} positions) reads its {largest.nbytes / 1e6:.1f} MB at {rate:.1f} GB/s, so the "
+        f"weights take {floor_ms:.1f} ms a step, {floor_ms * steps / 1e3:.2f} s over the {steps} steps")
 
 
 def _cost(advance, arguments):
