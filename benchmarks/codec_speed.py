@@ -13,7 +13,6 @@ The first encode and decode compile; the figures are those of a second run.
 """
 import argparse
 import os
-import statistics
 import resource
 import tempfile
 import time
@@ -21,6 +20,7 @@ import time
 import jax
 import numpy as np
 
+import alternate
 import grm_jax
 from grm_jax import image_io, models
 from grm_jax.codec import model_dir, replay
@@ -78,20 +78,15 @@ def _measure(codec, name, image, image_name, replayed):
 
 
 def _side_by_side(codecs, image, repeats):
-  """Median encode and decode times of each codec, timed in turn repeats times (this machine's load moves them
-  all alike), and each against the first."""
+  """Median encode and decode times of each codec, timed in turn, and each against the first."""
   for codec, _ in codecs:
     timed_round_trip(codec, image)  # compile
-  times = [[] for _ in codecs]
-  for _ in range(repeats):
-    for (codec, _), measured in zip(codecs, times):
-      _, _, encode_seconds, decode_seconds = timed_round_trip(codec, image)
-      measured.append((encode_seconds, decode_seconds))
-  medians = [[statistics.median(t[i] for t in measured) for i in (0, 1)] for measured in times]
+  measures = [lambda codec=codec: timed_round_trip(codec, image)[2:] for codec, _ in codecs]
+  times = [alternate.medians(rounds) for rounds in alternate.in_turn(measures, repeats)]
   print(f"side by side, medians of {repeats} alternate runs (real files, range coding included):")
-  for (_, name), (encode_seconds, decode_seconds) in zip(codecs, medians):
-    print(f"  {name}: encode {encode_seconds:.2f} s ({encode_seconds / medians[0][0]:.2f}x), "
-          f"decode {decode_seconds:.2f} s ({decode_seconds / medians[0][1]:.2f}x)")
+  for (_, name), (encode_seconds, decode_seconds) in zip(codecs, times):
+    print(f"  {name}: encode {encode_seconds:.2f} s ({encode_seconds / times[0][0]:.2f}x), "
+          f"decode {decode_seconds:.2f} s ({decode_seconds / times[0][1]:.2f}x)")
 
 
 def _positive(text):

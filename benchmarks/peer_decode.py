@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+import alternate
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -135,7 +137,7 @@ def main():
     if not rounds:
       print(f"{side}: {described[side]}")
       continue
-    medians[side] = [statistics.median(column) for column in zip(*rounds)]
+    medians[side] = alternate.medians(rounds)
     print(f"{side} ({described[side]}): encode {medians[side][0]:.3f} s, decode {medians[side][1]:.3f} s  "
           f"(rounds: {', '.join(f'{e:.2f}/{d:.2f}' for e, d in rounds)})")
   if len(medians) == 2:

@@ -11,11 +11,11 @@ the table. Decoding runs in one call and, as the autoregressive families decode,
 """
 import argparse
 import os
-import statistics
 import time
 
 import numpy as np
 
+import alternate
 from grm_jax.codec import range_coder, tables
 
 
@@ -60,13 +60,11 @@ def main():
     coders["tensorflow-compression's op"] = tfc_reference
   except range_coder.GrmError as error:
     print(f"tensorflow-compression's op not timed: {str(error).splitlines()[0]}")
-  times = {name: [] for name in coders}
   strings = {}
   for name, coder in coders.items():  # warm-up: compiles, loads caches, creates TensorFlow's context
     strings[name] = time_coder(coder, *data, args.piece)[3]
-  for _ in range(args.rounds):
-    for name, coder in coders.items():
-      times[name].append(time_coder(coder, *data, args.piece)[:3])
+  measures = [lambda coder=coder: time_coder(coder, *data, args.piece)[:3] for coder in coders.values()]
+  times = dict(zip(coders, alternate.in_turn(measures, args.rounds)))
   if len(strings) == 2:
     print(f"same bytes: {len(set(strings.values())) == 1} ({len(next(iter(strings.values())))} bytes)")
   print(f"{args.symbols} symbols, medians of {args.rounds} rounds, million symbols a second "
@@ -74,7 +72,7 @@ def main():
   print(f"{'coder':<30} {'encode':>8} {'decode':>8} {f'decode in pieces of {args.piece}':>28}")
   medians = {}
   for name, rounds in times.items():
-    medians[name] = [statistics.median(column) for column in zip(*rounds)]
+    medians[name] = alternate.medians(rounds)
     rates = [args.symbols / seconds / 1e6 for seconds in medians[name]]
     print(f"{name:<30} {rates[0]:>8.1f} {rates[1]:>8.1f} {rates[2]:>28.1f}")
   if len(medians) == 2:

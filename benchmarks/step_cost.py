@@ -10,7 +10,6 @@ the rate at which the exact matmul of the largest of them, alone, reads them.
 A decode is the sum of its steps; every step is padded to the largest group.
 """
 import argparse
-import statistics
 import tempfile
 import time
 
@@ -18,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import alternate
 import grm_jax
 from grm_jax import models
 from grm_jax.codec import latent_coders, model_dir
@@ -41,16 +41,19 @@ def _codec(args):
 
 
 def _medians_ms(steps, repeats):
-  """The median time of each step, timed in turn (this machine's load moves them all alike)."""
+  """The median time of each step, timed in turn."""
   for step in steps:
     step()  # compiles
-  seconds = [[] for _ in steps]
-  for _ in range(repeats):
-    for step, measured in zip(steps, seconds):
-      start = time.perf_counter()
-      jax.block_until_ready(step())
-      measured.append(time.perf_counter() - start)
-  return [1e3 * statistics.median(measured) for measured in seconds]
+  return [1e3 * alternate.medians(rounds)[0] for rounds in alternate.in_turn([_timed(step) for step in steps],
+                                                                                repeats)]
+
+
+def _timed(step):
+  def measure():
+    start = time.perf_counter()
+    jax.block_until_ready(step())
+    return (time.perf_counter() - start,)
+  return measure
 
 
 def main():
