@@ -205,19 +205,20 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
   assert all(np.all(np.isfinite(p)) for p in jax.tree_util.tree_leaves(params))
 
 
-def test_init_from_another_run(tmp_path):
+def test_init_from_another_run(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
   write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
   config = tiny.get_config()
   config.train_data, config.num_steps = f'folder:{tmp_path / "images"}', 3
   first = trainer.train_and_evaluate(config, str(tmp_path / 'first'))
-  config.init_from, config.num_steps, config.learning_rate = str(tmp_path / 'first'), 1, 0.0
+  config.init_from, config.num_steps, config.learning_rate = 'first', 1, 0.0  # relative, as a user types it
   second = trainer.train_and_evaluate(config, str(tmp_path / 'second'))  # lr 0: the parameters pass through
   assert int(second['step']) == 1
   for a, b in zip(jax.tree_util.tree_leaves(first['params']), jax.tree_util.tree_leaves(second['params'])):
     np.testing.assert_array_equal(a, b)
   record = json.loads((tmp_path / 'second' / 'provenance.json').read_text())
   assert record['initialized_from']['steps'] == 3  # the fine-tuned run records the run it started from
-  assert record['initialized_from']['path'] == str(tmp_path / 'first')
+  assert record['initialized_from']['path'] == 'first'  # as given: no path of this machine in the record
   config.num_steps = 2  # resuming keeps that record
   trainer.train_and_evaluate(config, str(tmp_path / 'second'))
   assert json.loads((tmp_path / 'second' / 'provenance.json').read_text())['initialized_from'] == \

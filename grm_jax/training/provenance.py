@@ -49,7 +49,8 @@ def read(folder):
 
 
 def parent(config):
-  """The record of the run or model that config.init_from names, as it is when this run starts; None without one."""
+  """The record of the run or model that config.init_from names, as it is when this run starts; None without one.
+  The path is kept as given: a relative one says nothing of the machine the run was on."""
   if not config.get('init_from'):
     return None
-  return {'path': os.path.abspath(config.init_from), **read(config.init_from)}
+  return {'path': config.init_from, **read(config.init_from)}
