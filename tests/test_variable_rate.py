@@ -20,6 +20,7 @@ from tests.helpers import run_python, write_image_folder
 
 RANGE = (0.0018, 0.0483)
 BETWEEN_ANCHORS = 0.005  # between the second and third of 6 anchors
+WIDE_RANGE = (0.0018, 0.18)  # CompressAI's qualities 1 to 8
 
 
 def _config(family='mean_scale', lambda_range=RANGE):
@@ -98,7 +99,7 @@ def test_a_converted_fixed_rate_model_is_the_same_model_at_its_own_lambda(tmp_pa
   fixed_model, fixed_params = _init(fixed)
   variable = _config()
   variable_model, _ = _init(variable)
-  params = trainer._with_gains_of_a_fixed_rate_model(fixed_params, variable_model, fixed.to_dict())
+  params = trainer._with_gains_of_this_model(fixed_params, variable_model, fixed.to_dict())
   x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
   want = fixed_model.apply({'params': fixed_params}, x)
   got = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), 0.0067))
@@ -106,6 +107,41 @@ def test_a_converted_fixed_rate_model_is_the_same_model_at_its_own_lambda(tmp_pa
   assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
   lower = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), RANGE[0]))
   assert float(lower['bpp']) < float(got['bpp'])  # and it is a knob before any fine-tuning
+
+
+def test_gains_moved_to_other_anchors_keep_the_old_gains_inside_and_follow_high_rate_theory_beyond():
+  old_anchors, new_anchors = gain.anchor_lambdas(RANGE, 6), gain.anchor_lambdas(WIDE_RANGE, 8)
+  rng = np.random.default_rng(0)
+  table = rng.normal(size=(6, 5)).astype(np.float32)
+  params = {'log_gain': table, 'log_inverse_gain': -table + 0.1}
+  np.testing.assert_allclose(gain.reanchored_params(params, old_anchors, old_anchors)['log_gain'], table, atol=1e-6)
+  moved = gain.reanchored_params(params, old_anchors, new_anchors)
+  old_unit, new_unit = gain.GainUnit(5, old_anchors), gain.GainUnit(5, new_anchors)
+  inside = jnp.asarray([a for a in new_anchors if a <= RANGE[1]], jnp.float32)
+  assert len(inside) >= 5
+  old_gains = old_unit.apply({'params': params}, inside)
+  new_gains = new_unit.apply({'params': moved}, inside)
+  for old, new in zip(old_gains, new_gains):
+    np.testing.assert_allclose(new, old, rtol=1e-5)
+  top = 0.5 * np.log(new_anchors[-1] / old_anchors[-1])  # beyond the old range: gain * sqrt(lambda / last anchor)
+  np.testing.assert_allclose(moved['log_gain'][-1], table[-1] + top, rtol=1e-5)
+  np.testing.assert_allclose(moved['log_inverse_gain'][-1], params['log_inverse_gain'][-1] - top, rtol=1e-5)
+
+
+def test_a_variable_rate_model_widened_to_another_range_is_the_same_model_inside_the_old_one():
+  narrow_model, narrow_params = _init(_config())
+  wide = _config(lambda_range=WIDE_RANGE)
+  wide.model.gain_anchors = 8
+  wide_model, _ = _init(wide)
+  params = trainer._with_gains_of_this_model(narrow_params, wide_model, _config().to_dict())
+  x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
+  for lambda_ in (0.0067, BETWEEN_ANCHORS):
+    want = narrow_model.apply({'params': narrow_params}, x, lambdas=jnp.full((1,), lambda_))
+    got = wide_model.apply({'params': params}, x, lambdas=jnp.full((1,), lambda_))
+    np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-4)
+  edge, top = (wide_model.apply({'params': params}, x, lambdas=jnp.full((1,), lambda_))['bpp']
+               for lambda_ in (RANGE[1], WIDE_RANGE[1]))
+  assert float(top) > float(edge)  # lambda 0.18: finer quantisers than at the old range's top
 
 
 def test_init_from_a_fixed_rate_run_trains_its_variable_rate_form(tmp_path, capsys):

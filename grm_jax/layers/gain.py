@@ -60,3 +60,22 @@ def converted_params(anchors, channels, reference_lambda):
   lambda, and a high-rate-theory guess elsewhere, for fine-tuning into a variable-rate model."""
   log_gain = np.broadcast_to(initial_log_gains(anchors, reference_lambda)[:, None], (len(anchors), channels))
   return {'log_gain': np.array(log_gain), 'log_inverse_gain': -np.array(log_gain)}
+
+
+def reanchored_params(params, old_anchors, new_anchors):
+  """A gain unit's parameters moved to other anchors: the old unit's own gains wherever the new anchors lie in its
+  range (the same interpolation as GainUnit), and beyond it the nearest old anchor's gains scaled by high-rate
+  theory (initial_log_gains), for fine-tuning a variable-rate model over a wider range."""
+  log_old = np.log(np.asarray(old_anchors, np.float64))
+  position = np.interp(np.log(np.asarray(new_anchors, np.float64)), log_old, np.arange(len(old_anchors)))
+  lower = np.minimum(np.floor(position).astype(int), len(old_anchors) - 2)
+  weight = (position - lower)[:, None]
+  beyond = initial_log_gains(new_anchors, 1.0) - initial_log_gains(np.clip(new_anchors, old_anchors[0],
+                                                                             old_anchors[-1]), 1.0)
+  moved = {}
+  for name, sign in (('log_gain', 1.0), ('log_inverse_gain', -1.0)):
+    table = np.asarray(params[name], np.float64)
+    inside = (1.0 - weight) * table[lower] + weight * table[lower + 1]
+    moved[name] = (inside + sign * beyond[:, None]).astype(np.float32)
+  return moved
+

@@ -164,8 +164,8 @@ class Validation:
 
 def _initialize_from(state, optimizer, workdir, model, transforms=None):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
-  parameter bundle (same model; a fixed-rate model also initialises its variable-rate form), and a fresh
-  optimiser."""
+  parameter bundle (same networks; a fixed-rate model also initialises its variable-rate form, and a variable-rate
+  model one of another lambda range), and a fresh optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     source_config, params, meta = saved.read(workdir, transforms)
@@ -178,7 +178,7 @@ def _initialize_from(state, optimizer, workdir, model, transforms=None):
     params = None
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
-  state = _starting_from(state, optimizer, _with_gains_of_a_fixed_rate_model(params, model, source_config),
+  state = _starting_from(state, optimizer, _with_gains_of_this_model(params, model, source_config),
                          f"init_from: the model in {workdir}")
   logging.info("initialised from step %d of %s", step, workdir)
   return state
@@ -200,18 +200,32 @@ def _starting_from(state, optimizer, params, what):
   return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
 
 
-def _with_gains_of_a_fixed_rate_model(params, model, source_config):
-  """A fixed-rate model's params with the gain units of its variable-rate form added (gain 1 at the lambda it
-  was trained for, layers/gain.py); any other params unchanged."""
-  added = {'y_gains': model.latent_channels, 'z_gains': model.channels}
-  if not model.variable_rate or any(name in params for name in added) or source_config is None:
+def _with_gains_of_this_model(params, model, source_config):
+  """The parameters of another model of the same networks with the gain units this model needs: a fixed-rate
+  model's gain units are added (gain 1 at the lambda it was trained for, layers/gain.py), a variable-rate model's
+  are moved to this model's anchors (another range or count: gain.reanchored_params); any other params unchanged."""
+  units = {'y_gains': model.latent_channels}
+  if model.z_gain and model.family_spec.hyperprior:
+    units['z_gains'] = model.channels
+  if not model.variable_rate or source_config is None:
     return params
   anchors = gain.anchor_lambdas(model.lambda_range, model.gain_anchors)
   params = dict(params)
-  params['y_gains'] = gain.converted_params(anchors, added['y_gains'], float(source_config['lambda_']))
-  if model.z_gain and model.family_spec.hyperprior:
-    params['z_gains'] = gain.converted_params(anchors, added['z_gains'], float(source_config['lambda_']))
-  logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
+  if not any(name in params for name in units):
+    for name, channels in units.items():
+      params[name] = gain.converted_params(anchors, channels, float(source_config['lambda_']))
+    logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
+    return params
+  source_model = source_config.get('model', {})
+  source_anchors = gain.anchor_lambdas(tuple(source_model.get('lambda_range', ())),
+                                       int(source_model.get('gain_anchors', 6)))
+  if source_anchors == anchors:
+    return params
+  for name in units:
+    if name in params:
+      params[name] = gain.reanchored_params(params[name], source_anchors, anchors)
+  logging.info("moved the gains from %d anchors over %s to %d over %s", len(source_anchors),
+               source_model.get('lambda_range'), len(anchors), tuple(model.lambda_range))
   return params
 
 
