@@ -8,14 +8,14 @@ working tree, at most 64 MiB, and returns at most 64 MiB, 16 MiB a file, 8 files
   2. on the box, in the repository root (the device tool: carry gpu_bundle):
        python3 recipes/gpu_box.py train --minutes 8 --config configs/grm_small.py \
            --init-from grm-small --out $OUT/run
-       python3 recipes/gpu_box.py bench --out $OUT       # steps/s: paper-size grm, grm_small, the PyTorch peer
+       python3 recipes/gpu_box.py bench --out $OUT       # steps/s of what a loan trains, the input pipeline, the peer
   3. here again:
        grm export OUT/run grm_jax/pretrained/my-gpu-model --dtype float16
 
 `train` installs the missing wheels from the bundle, runs train.py on the bundle's images for the given minutes (from
 scratch, or from a shipped model or model directory with --init-from; the config's schedule is kept, so a second
-loan with the same command and a workdir that survived resumes it), and writes the parameters (float16, or --dtype float32) in chunks
-of at most 15 MiB (training/params_bundle.py), the run record and the steps done to --out.
+loan with the same command and a workdir that survived resumes it), and writes the parameters (float16, or --dtype
+float32) in chunks of at most 15 MiB (training/params_bundle.py), the run record and the steps done to --out.
 """
 import argparse
 import json
@@ -32,10 +32,10 @@ sys.path.insert(0, str(REPO))
 os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')]))
 
 BUNDLE = REPO / 'gpu_bundle'
-# What the box lacks (its image has jax, flax, optax, orbax-checkpoint, pillow, absl-py, PyYAML, tqdm, scipy and
-# PyTorch): ml-collections for the configs, numba for the range coder, and CompressAI with the two small packages
-# it needs for the peer.
-WHEELS = ('ml-collections==1.1.0', 'numba==0.68.1', 'llvmlite==0.50.0', 'compressai==1.2.8', 'pytorch-msssim==1.0.0')
+# What the box lacks (its image has jax, flax, optax, orbax-checkpoint, pillow, absl-py, PyYAML, tqdm, scipy,
+# numba with llvmlite for the range coder, and PyTorch): ml-collections for the configs, and CompressAI with the
+# small package it needs for the peer. (llvmlite's wheel alone is 57 MiB, most of what may travel.)
+WHEELS = ('ml-collections==1.1.0', 'compressai==1.2.8', 'pytorch-msssim==1.0.0')
 PLATFORMS = ('manylinux_2_34_x86_64', 'manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64')
 TREE_LIMIT = 64 * 2**20
 
@@ -128,18 +128,30 @@ def train(args):
 
 
 def bench(args):
-  """Steps/s of the paper-size grm and grm_small (float32 and bfloat16 transforms) and of the PyTorch peer."""
-  _install_wheels(pathlib.Path(args.bundle))
+  """Steps/s of what the loan trains, first (grm_small at the shipped models' batch, float32 and bfloat16
+  transforms, with the input pipeline's batches/s on the bundle's photographs beside it: which one bounds a step;
+  the ablation config at its batch), then the paper-size grm and the PyTorch peer. Each run has at most
+  --seconds, so the whole stays inside its share of a loan."""
+  bundle = pathlib.Path(args.bundle)
+  _install_wheels(bundle)
   out = pathlib.Path(args.out)
   out.mkdir(parents=True, exist_ok=True)
-  runs = [['benchmarks/train_step.py', '--config', config, '--batch', '8', '--patch', '256', '--steps', '20',
-           '--transform-dtype', dtype]
-          for config in ('configs/grm.py', 'configs/grm_small.py') for dtype in ('float32', 'bfloat16')]
-  runs.append(['benchmarks/peer_train_step.py', '--device', 'cuda', '--steps', '20', '--rounds', '1'])
+  step = ['benchmarks/train_step.py', '--patch', '256', '--steps', '20']
+  runs = [step + ['--config', 'configs/grm_small.py', '--batch', '16', '--transform-dtype', 'float32',
+                  '--data', str(bundle / 'data')],
+          step + ['--config', 'configs/grm_small.py', '--batch', '16', '--transform-dtype', 'bfloat16'],
+          step + ['--config', 'configs/grm_ablation.py', '--batch', '4'],
+          step + ['--config', 'configs/grm.py', '--batch', '8'],
+          ['benchmarks/peer_train_step.py', '--device', 'cuda', '--steps', '20', '--rounds', '1']]
   with open(out / 'bench.txt', 'w', encoding='utf-8') as log:
     for run in runs:
-      result = subprocess.run([sys.executable, *run], cwd=REPO, capture_output=True, text=True, check=False)
-      text = f"$ python {' '.join(run)}\n{result.stdout}{result.stderr[-2000:] if result.returncode else ''}\n"
+      try:
+        result = subprocess.run([sys.executable, *run], cwd=REPO, capture_output=True, text=True, check=False,
+                                timeout=args.seconds)
+        text = f"{result.stdout}{result.stderr[-2000:] if result.returncode else ''}"
+      except subprocess.TimeoutExpired:
+        text = f"(stopped after {args.seconds} s)\n"
+      text = f"$ python {' '.join(run)}\n{text}\n"
       print(text, flush=True)
       log.write(text)
 
@@ -173,6 +185,7 @@ def main():
   benchmark = commands.add_parser('bench', help='on the box: train-step speed, ours and the peer')
   benchmark.add_argument('--bundle', default=str(BUNDLE))
   benchmark.add_argument('--out', required=True)
+  benchmark.add_argument('--seconds', type=float, default=40, help='the most one run may take')
   benchmark.set_defaults(run=bench)
   args = parser.parse_args()
   args.run(args)
