@@ -127,7 +127,9 @@ class AutoregressiveEntropyParameters(nn.Module):
       patches = neighbourhoods(y_hat, 3)
       keys = descriptors(patches).reshape(b, h * w, 4 * m)
       similarities = jnp.einsum('bjd,bid->bji', keys, keys)  # one HW x HW matrix per image, not per channel
-      candidates = jnp.broadcast_to(coding_order.earlier_mask(h, w, self.order), similarities.shape)
+      # Compared at run time: as an [HW, HW] constant, XLA spends seconds folding it on a whole photograph.
+      ranks = jax.lax.optimization_barrier(jnp.asarray(coding_order.position_ranks(h, w, self.order).reshape(-1)))
+      candidates = jnp.broadcast_to(coding_order.earlier(ranks), similarities.shape)
       index, similarity, found = best_references(similarities, candidates, self.references)  # [B, HW, k]
       k = self.references
       confidence = jnp.ones_like(similarity)

@@ -40,5 +40,9 @@ def step_count(height, width, order='raster'):
 
 def earlier_mask(height, width, order='raster'):
   """[HW, HW] boolean: entry (j, i) says position i is decoded strictly before position j (flattened row-major)."""
-  ranks = position_ranks(height, width, order).reshape(-1)
+  return earlier(position_ranks(height, width, order).reshape(-1))
+
+
+def earlier(ranks):
+  """earlier_mask from flat decoding ranks [N], numpy or JAX (a JAX model compares them at run time)."""
   return ranks[None, :] < ranks[:, None]
