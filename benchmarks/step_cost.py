@@ -44,8 +44,8 @@ def _medians_ms(steps, repeats):
   """The median time of each step, timed in turn."""
   for step in steps:
     step()  # compiles
-  return [1e3 * alternate.medians(rounds)[0] for rounds in alternate.in_turn([_timed(step) for step in steps],
-                                                                                repeats)]
+  rounds_of_each = alternate.in_turn([_timed(step) for step in steps], repeats)
+  return [1e3 * alternate.medians(rounds)[0] for rounds in rounds_of_each]
 
 
 def _timed(step):

@@ -8,8 +8,8 @@
 #   wide      variable rate over CompressAI's qualities 1 to 8 (lambda 0.0018-0.18, 8 gain anchors), the shipped
 #             model's 6 anchors over 0.0018-0.0483 moved there by init_from; 4000 steps of 8 128x128 crops
 #   wide-8k   the same, resumed to 8000 steps (more steps)
-#   top       only the top of the range (0.0483-0.18, 2 anchors): all of the steps where wide spends a third
-#             (what sharing the gains over the whole range costs the top)
+#   top       only the top of the range (0.0483-0.18, 2 anchors): all of the steps where wide spends about 29%
+#             (2 of its 7 anchor intervals; what sharing the gains over the whole range costs the top)
 #   crops256  wide on 256x256 crops, batch 2 (the same pixels a step)
 #   png       wide on the PNG photographs only (urban100_rest; the rest of the training set is JPEG)
 #
@@ -39,8 +39,9 @@ ORDER="wide wide-8k top crops256 png"
 train() {
   for arm in ${ARMS:-$ORDER}; do
     if [ "$arm" = wide-8k ] && [ ! -d "$RUNS/wide-8k" ]; then
-      [ -f "$RUNS/wide/provenance.json" ] || { echo "wide-8k resumes wide: train wide first" >&2; exit 1; }
-      cp -r "$RUNS/wide" "$RUNS/wide-8k"
+      $PY -c "import json, sys; sys.exit(json.load(open('$RUNS/wide/provenance.json'))['steps'] != 4000)" 2>/dev/null ||
+          { echo "wide-8k resumes wide at step 4000: train wide first" >&2; exit 1; }
+      rm -rf "$RUNS/wide-8k.copy" && cp -r "$RUNS/wide" "$RUNS/wide-8k.copy" && mv "$RUNS/wide-8k.copy" "$RUNS/wide-8k"
     fi
     nice taskset -c "${CORE:-0}" $PY train.py --config configs/context_small.py --config.data_dir="$DATA" \
         --config.init_from=grm_jax/pretrained/context-small --config.num_steps=4000 --config.learning_rate=1e-4 \
@@ -56,8 +57,9 @@ evaluate() {
     [ -d "$RUNS/$arm/checkpoints" ] || continue
     rm -rf "$RUNS/models/$arm"  # this recipe's own export, from an earlier evaluate
     $PY -m grm_jax export "$RUNS/$arm" "$RUNS/models/$arm" > /dev/null
-    $PY evaluate.py --force --model "$RUNS/models/$arm" $(for l in ${LAMBDAS[$arm]:-$QUALITIES}; do echo --lambda $l; done) \
-        --data "$KODAK" --name "context-small fine-tuned: $arm" --out "$OUT/$arm.json"
+    lambdas=$(for l in ${LAMBDAS[$arm]:-$QUALITIES}; do echo --lambda $l; done)
+    $PY evaluate.py --force --model "$RUNS/models/$arm" $lambdas --data "$KODAK" \
+        --name "context-small fine-tuned: $arm" --out "$OUT/$arm.json"
   done
   $PY benchmarks/rd_table.py results/kodak/context_small.json "$OUT"/*.json
   $PY -m grm_jax.bd results/kodak/context_small.json "$OUT"/*.json --anchor results/kodak/grm_small.avif.json

@@ -71,7 +71,8 @@ def pack(args):
     (out / 'data' / f'{count:04d}_{path.stem}.jpg').write_bytes(data)
     used, count = used + len(data), count + 1
   wheels = out / 'wheels'
-  wheels.mkdir(exist_ok=True)
+  shutil.rmtree(wheels, ignore_errors=True)  # an earlier pack's wheels would travel and be installed too
+  wheels.mkdir()
   platforms = [flag for platform in PLATFORMS for flag in ('--platform', platform)]
   subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--only-binary=:all:',
                   '--python-version', '3.12', '--implementation', 'cp', *platforms, '-d', str(wheels), *WHEELS],
@@ -79,10 +80,10 @@ def pack(args):
   tracked = subprocess.run(['git', 'ls-files', '-z'], cwd=REPO, capture_output=True, check=True).stdout
   tree = sum((REPO / name).stat().st_size for name in tracked.decode().split('\0') if name and
              (REPO / name).is_file())
-  bundle = sum(p.stat().st_size for p in out.rglob('*') if p.is_file())
+  bundle = sum(p.stat().st_size for folder in (out, REPO / '.xdev') for p in folder.rglob('*') if p.is_file())
   print(f"{out}: {count} of {len(source.paths)} training images ({used / 2**20:.1f} MiB) and "
-        f"{len(list(wheels.glob('*.whl')))} wheels; with the tracked files {(tree + bundle) / 2**20:.1f} MiB travel "
-        f"(limit {TREE_LIMIT / 2**20:.0f} MiB)")
+        f"{len(list(wheels.glob('*.whl')))} wheels; with the tracked files and .xdev/ {(tree + bundle) / 2**20:.1f} "
+        f"MiB travel (limit {TREE_LIMIT / 2**20:.0f} MiB)")
   if tree + bundle > TREE_LIMIT:
     sys.exit(f"gpu_box.py: error: {(tree + bundle) / 2**20:.1f} MiB is over the {TREE_LIMIT / 2**20:.0f} MiB the box "
              "accepts; pack with fewer --megabytes")
@@ -111,7 +112,8 @@ def train(args):
              f'--config.train_data=folder:{bundle / "data"}', '--config.val_data=', '--config.held_out=',
              f'--config.time_limit_minutes={args.minutes}', *(f'--config.{pair}' for pair in args.set)]
   if args.init_from:
-    command.append(f'--config.init_from={zoo.resolve(args.init_from)}')
+    # relative to the checkout: the run's record keeps no path of the box
+    command.append(f'--config.init_from={os.path.relpath(zoo.resolve(args.init_from), REPO)}')
   start = time.perf_counter()
   subprocess.run(command, cwd=REPO, check=True)
   seconds = time.perf_counter() - start
@@ -149,8 +151,9 @@ def bench(args):
         result = subprocess.run([sys.executable, *run], cwd=REPO, capture_output=True, text=True, check=False,
                                 timeout=args.seconds)
         text = f"{result.stdout}{result.stderr[-2000:] if result.returncode else ''}"
-      except subprocess.TimeoutExpired:
-        text = f"(stopped after {args.seconds} s)\n"
+      except subprocess.TimeoutExpired as stopped:
+        printed = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else stopped.stdout or ''
+        text = f"{printed}(stopped after {args.seconds} s)\n"
       text = f"$ python {' '.join(run)}\n{text}\n"
       print(text, flush=True)
       log.write(text)

@@ -63,9 +63,11 @@ def converted_params(anchors, channels, reference_lambda):
 
 
 def reanchored_params(params, old_anchors, new_anchors):
-  """A gain unit's parameters moved to other anchors: the old unit's own gains wherever the new anchors lie in its
-  range (the same interpolation as GainUnit), and beyond it the nearest old anchor's gains scaled by high-rate
-  theory (initial_log_gains), for fine-tuning a variable-rate model over a wider range."""
+  """A gain unit's parameters moved to other anchors, for fine-tuning a variable-rate model over another range: at
+  each new anchor inside the old range, the old unit's gain there (GainUnit's interpolation), so the model is
+  unchanged at the new anchors (and between them where the new anchors fall on old ones, as log-spaced ranges
+  that share an end and a spacing do); beyond the old range, the nearest old anchor's gains scaled by high-rate
+  theory (initial_log_gains)."""
   log_old = np.log(np.asarray(old_anchors, np.float64))
   position = np.interp(np.log(np.asarray(new_anchors, np.float64)), log_old, np.arange(len(old_anchors)))
   lower = np.minimum(np.floor(position).astype(int), len(old_anchors) - 2)
@@ -78,4 +80,3 @@ def reanchored_params(params, old_anchors, new_anchors):
     inside = (1.0 - weight) * table[lower] + weight * table[lower + 1]
     moved[name] = (inside + sign * beyond[:, None]).astype(np.float32)
   return moved
-
