@@ -81,9 +81,10 @@ parts=${PHASE:?usage: PHASE=checks,seeds or PHASE=train bash recipes/gpu_loan.sh
 for part in ${parts//,/ }; do
   case $part in checks | seeds | train) ;; *) echo "unknown PHASE part: $part" >&2; exit 2 ;; esac
 done
-nvidia-smi -L
+nvidia-smi -L || true  # (absent where the script is tried on a CPU)
 # The wheels the box lacks (ml-collections, CompressAI), once, before the runs that share them start.
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/grm_site gpu_bundle/wheels/*.whl
+python3 -c "import ml_collections" 2> /dev/null ||
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/grm_site gpu_bundle/wheels/*.whl
 export PYTHONPATH=/tmp/grm_site:$PWD
 for part in ${parts//,/ }; do
   echo "== $part"
