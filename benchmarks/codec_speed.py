@@ -2,7 +2,8 @@
 
   python benchmarks/codec_speed.py --config configs/grm.py            # random weights: timing only
   python benchmarks/codec_speed.py --config configs/grm.py --order wavefront
-  python benchmarks/codec_speed.py --config configs/grm.py --portable --calibration-data ../shared/data/train  # float and portable entropy paths, side by side
+  python benchmarks/codec_speed.py --config configs/grm.py --portable --calibration-data ../shared/data/train
+                                                                       # float and portable entropy paths, side by side
   python benchmarks/codec_speed.py --model grm-small                   # a shipped or exported model
   python benchmarks/codec_speed.py --model DIR --carrier int8          # the portable path's matmuls in int8
   python benchmarks/codec_speed.py --model DIR --replay                # range coder replayed: no TensorFlow needed

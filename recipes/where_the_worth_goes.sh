@@ -25,17 +25,19 @@ PAIRS=${PAIRS:-"grm:context context:grm context:context grm:grm"}
 train() {
   for pair in $PAIRS; do
     from=${pair%%:*} family=${pair#*:}
-    nice taskset -c "${CORE:-0}" $PY examples/swap_entropy_model.py --from "$RUNS/models/$from-s$SEED" --family "$family" \
-        --data "$TRAIN" --workdir "$RUNS/swap-$family-on-$from-s$SEED" --steps 8000 >> "$RUNS/swap-$family-on-$from-s$SEED.log" 2>&1
+    run=$RUNS/swap-$family-on-$from-s$SEED
+    nice taskset -c "${CORE:-0}" $PY examples/swap_entropy_model.py --from "$RUNS/models/$from-s$SEED" \
+        --family "$family" --data "$TRAIN" --workdir "$run" --steps 8000 >> "$run.log" 2>&1
   done
 }
 
 evaluate() {
   for pair in $PAIRS; do
     from=${pair%%:*} family=${pair#*:}
-    [ -f "$RUNS/swap-$family-on-$from-s$SEED/model/model.json" ] || continue
-    $PY evaluate.py --force --model "$RUNS/swap-$family-on-$from-s$SEED/model" $(for l in $LAMBDAS; do echo --lambda $l; done) \
-        --data "$KODAK" --name "$family on $from-s$SEED's transforms" --out "$OUT/swap-$family-on-$from-s$SEED.json"
+    run=$RUNS/swap-$family-on-$from-s$SEED
+    [ -f "$run/model/model.json" ] || continue
+    $PY evaluate.py --force --model "$run/model" $(for l in $LAMBDAS; do echo --lambda $l; done) --data "$KODAK" \
+        --name "$family on $from-s$SEED's transforms" --out "$OUT/swap-$family-on-$from-s$SEED.json"
   done
   $PY -m grm_jax.bd "$OUT"/*-s$SEED.json --anchor "$OUT/context-s$SEED.json"
 }
