@@ -23,7 +23,7 @@ from grm_jax import models
 from grm_jax.codec import latent_coders, model_dir
 from grm_jax.config_io import load_config
 from grm_jax.entropy_models import coding_order
-from grm_jax.portable import conversion, exact
+from grm_jax.portable import conversion, entropy_path, exact
 
 
 def _codec(args):
@@ -100,8 +100,8 @@ def main():
 
 
 def _weight_floor(qparams, positions, steps, repeats):
-  """Prints what reading the weights of every step's layers (all but h_s, which runs once an image) costs."""
-  weights = {name: value for name, value in qparams.items() if name.endswith('/w') and not name.startswith('h_s/')}
+  """Prints what reading the weights of the layers every step runs costs."""
+  weights = {name: value for name, value in qparams.items() if entropy_path.runs_every_step(name)}
   step_bytes = sum(value.nbytes for value in weights.values())
   largest = max(weights.values(), key=lambda value: value.nbytes)
   activations = jnp.zeros((positions, largest.shape[0]), jnp.int32)

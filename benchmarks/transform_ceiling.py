@@ -18,7 +18,7 @@ import numpy as np
 import grm_jax
 from grm_jax import image_io
 from grm_jax.errors import report_errors
-from grm_jax.evaluation import psnr_uint8
+from grm_jax.evaluation import evaluate_codec, psnr_uint8
 
 
 def unquantised_reconstruction(model, params, lambda_):
@@ -43,9 +43,8 @@ def run(args):
   images = [image_io.read_image(path) for path in image_io.list_images(args.data)]
   for lambda_ in args.lambdas or [None]:
     ceiling = mean_psnr(unquantised_reconstruction(codec.model, codec.params, lambda_), images)
-    encoded = [codec.encode(image, lambda_=lambda_) for image in images]
-    coded = np.mean([psnr_uint8(image, e.reconstruction) for image, e in zip(images, encoded)])
-    bpp = np.mean([8 * len(e.data) / image.shape[0] / image.shape[1] for image, e in zip(images, encoded)])
+    rows = [evaluate_codec(codec, '', image, lambda_) for image in images]
+    coded, bpp = np.mean([row['psnr'] for row in rows]), np.mean([row['bpp'] for row in rows])
     print(f"{args.model} at lambda {lambda_}: y unquantised {ceiling:.2f} dB; real files {coded:.2f} dB at "
           f"{bpp:.4f} bpp ({len(images)} images)", flush=True)
 

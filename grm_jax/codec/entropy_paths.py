@@ -79,9 +79,9 @@ def portable_path(model, tables, carrier=None):
 
 def _fastest_carrier(tables):
   """The faster carrier here for the largest layer that every decoding step runs (h_s runs once an image)."""
-  layers = {name: value.shape for name, value in tables.items()
+  layers = {name[len(conversion.PREFIX):]: value.shape for name, value in tables.items()
             if name.startswith(conversion.PREFIX) and name.endswith('/w')}
-  in_steps = [shape for name, shape in layers.items() if not name.startswith(conversion.PREFIX + 'h_s/')]
+  in_steps = [shape for name, shape in layers.items() if integer_path.runs_every_step(name)]
   return exact.fastest_carrier(*max(in_steps or layers.values(), key=np.prod))
 
 

@@ -37,6 +37,12 @@ CONTEXT_TAPS = np.flatnonzero(causal_mask(5).reshape(-1))  # the 12 positions th
 REFERENCE_TAPS = np.flatnonzero(reference_mask().reshape(-1))  # the centre and its 4 causal neighbours
 
 
+def runs_every_step(name):
+  """Whether a portable parameter (a qparams name, such as 'context/w') is a weight of a layer that every decoding
+  step of an autoregressive family runs; h_s runs once an image."""
+  return name.endswith('/w') and not name.startswith('h_s/')
+
+
 def _layer(qparams, name):
   return {part: qparams[f'{name}/{part}'] for part in ('w', 'b', 'shift')}
 

@@ -216,16 +216,15 @@ def _with_gains_of_this_model(params, model, source_config):
       params[name] = gain.converted_params(anchors, channels, float(source_config['lambda_']))
     logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
     return params
-  source_model = source_config.get('model', {})
-  source_anchors = gain.anchor_lambdas(tuple(source_model.get('lambda_range', ())),
-                                       int(source_model.get('gain_anchors', 6)))
+  source_model = models.check_model_config(source_config['model'])  # with the defaults a build gives it
+  source_anchors = gain.anchor_lambdas(source_model['lambda_range'], source_model['gain_anchors'])
   if source_anchors == anchors:
     return params
   for name in units:
     if name in params:
       params[name] = gain.reanchored_params(params[name], source_anchors, anchors)
   logging.info("moved the gains from %d anchors over %s to %d over %s", len(source_anchors),
-               source_model.get('lambda_range'), len(anchors), tuple(model.lambda_range))
+               source_model['lambda_range'], len(anchors), tuple(model.lambda_range))
   return params
 
 
