@@ -95,6 +95,24 @@ def _check_rate_arguments(args):
       raise GrmError(f"{name} must be positive, got {value:g}")
 
 
+def _codec_for_lambda(args):
+  """The model, its codec and the checked lambda of a --lambda/--quality request: without --model, the default,
+  or the shipped model of its family that codes at that lambda where the default cannot."""
+  import grm_jax  # pylint: disable=import-outside-toplevel
+  model = zoo.resolve_for_lambda(args.model, args.lambda_)
+  if args.model is None and model.name != zoo.DEFAULT:
+    print(f"note: lambda {args.lambda_:g} is outside {zoo.DEFAULT}'s range; coding with {model.name}",
+          file=sys.stderr)
+  codec = grm_jax.load(model)
+  try:
+    return model, codec, codec.check_lambda(args.lambda_)
+  except GrmError as error:
+    others = [entry['name'] for entry in zoo.covering(args.lambda_)] if args.lambda_ is not None else []
+    if not others:
+      raise
+    raise GrmError(f"{error}; shipped models that code at it: {', '.join(others)} (--model NAME)") from None
+
+
 def _compress(args):
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import image_io, metrics  # pylint: disable=import-outside-toplevel
@@ -102,16 +120,18 @@ def _compress(args):
   _check_rate_arguments(args)
   outputs.target(args.output, inputs=[args.image], force=args.force)  # before any work
   ((_, image),) = _read_images([args.image])
-  codec = grm_jax.load(args.model)
   pixels = image.shape[0] * image.shape[1]
-  start = time.perf_counter()
   target = args.size if args.size is not None else (args.bpp * pixels / 8 if args.bpp is not None else None)
+  if target is None:
+    _, codec, lambda_ = _codec_for_lambda(args)
+  else:
+    codec = grm_jax.load(args.model)
+  start = time.perf_counter()
   search = None
   if target is not None:
     search = rate_control.fit_to_size(codec, image, target)
     result, lambda_ = search.result, search.lambda_
   else:
-    lambda_ = codec.check_lambda(args.lambda_)
     bar = _ProgressBar('encoding')
     try:
       result = codec.encode(image, lambda_=lambda_, progress=bar)
@@ -134,7 +154,6 @@ def _compress(args):
 
 def _roundtrip(args):
   """Compresses and decompresses each image through real files, and reports size, quality and time."""
-  import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import evaluation, image_io  # pylint: disable=import-outside-toplevel
   out_dir = pathlib.Path(args.out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,9 +162,7 @@ def _roundtrip(args):
     raise GrmError("two images share a name; roundtrip them into separate --out-dir folders")
   for name in names:  # before any work
     outputs.target(name, inputs=args.images, force=args.force)
-  model = zoo.resolve(args.model)
-  codec = grm_jax.load(model)
-  lambda_ = codec.check_lambda(args.lambda_)
+  model, codec, lambda_ = _codec_for_lambda(args)
   knob = f", lambda {lambda_:.5g} of {codec.lambda_range[0]:g}-{codec.lambda_range[1]:g}" if codec.variable_rate else ''
   print(f"model: {zoo.display_name(model)} ({codec.family}, N={codec.config.model.channels}, "
         f"M={codec.config.model.latent_channels}{knob})")

@@ -29,6 +29,42 @@ def resolve(name_or_path=None):
   raise GrmError(f"{name_or_path}: neither a model directory nor a shipped model (shipped: {shipped})")
 
 
+def resolve_for_lambda(name_or_path, lambda_):
+  """The model for a file at lambda_: as resolve(); but where no model is named and the default cannot code at
+  lambda_, the shipped model of the default's family that can (the narrowest range: a model covering less of the
+  range was trained more at each lambda of it)."""
+  default = find(DEFAULT)
+  if name_or_path is not None or lambda_ is None or default is None or covers(default, lambda_):
+    return resolve(name_or_path)
+  family = default['meta'].get('family')
+  candidates = [entry for entry in covering(lambda_) if entry['meta'].get('family') == family]
+  return candidates[0]['path'] if candidates else resolve(None)
+
+
+def find(name):
+  """The shipped model of this name, or None."""
+  return next((entry for entry in shipped() if entry['name'] == name), None)
+
+
+def lambda_range(entry):
+  """The lambdas a shipped model codes at: its variable-rate range, or its one lambda."""
+  config = entry['meta'].get('config', {})
+  lambdas = config.get('model', {}).get('lambda_range') or [config.get('lambda_')] * 2
+  return tuple(float(value) for value in lambdas) if None not in lambdas else ()
+
+
+def covers(entry, lambda_):
+  """Whether a shipped model codes at lambda_ (within the rounding of a printed range, as RatePolicy.check)."""
+  lambdas = lambda_range(entry) if entry else ()
+  return bool(lambdas) and lambdas[0] * (1 - 1e-6) <= lambda_ <= lambdas[1] * (1 + 1e-6)
+
+
+def covering(lambda_):
+  """The shipped models that code at lambda_, the narrowest range first."""
+  found = [entry for entry in shipped() if covers(entry, lambda_)]
+  return sorted(found, key=lambda entry: lambda_range(entry)[1] / lambda_range(entry)[0])
+
+
 def display_name(path):
   """A shipped model's name (where it is installed says nothing to the user); any other model's path."""
   path = pathlib.Path(path)

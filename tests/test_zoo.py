@@ -1,5 +1,6 @@
 """The shipped models (models/): each loads against its hash and records how it was made; the default one
 round-trips a sample image exactly, at the rate it estimates; names resolve to them."""
+import json
 import re
 
 import numpy as np
@@ -88,3 +89,28 @@ def test_files_the_tensorflow_coder_wrote_decode_to_the_same_latents():
     np.testing.assert_array_equal(decoded.y_hat, expected[f'{path.stem}/y_hat'], err_msg=path.name)
     difference = np.abs(decoded.image.astype(int) - expected[f'{path.stem}/image'].astype(int))
     assert difference.max() <= 1, path.name  # g_s runs in float: rounding may differ from machine to machine
+
+
+def _fake_zoo(tmp_path, monkeypatch, models):
+  """A zoo of model.json files alone: enough for choosing among models by name, family and range."""
+  for name, family, lambda_range in models:
+    (tmp_path / name).mkdir()
+    (tmp_path / name / 'model.json').write_text(json.dumps(
+        {'family': family, 'config': {'lambda_': 0.013, 'model': {'lambda_range': lambda_range}}}))
+  monkeypatch.setattr(zoo, 'MODELS', tmp_path)
+
+
+def test_without_a_model_a_lambda_outside_the_defaults_range_takes_the_model_of_its_family_that_covers_it(
+    tmp_path, monkeypatch):
+  _fake_zoo(tmp_path, monkeypatch, [('grm-small', 'grm', [0.0018, 0.0483]),
+                                    ('grm-small-wide', 'grm', [0.0018, 0.18]),
+                                    ('grm-huge', 'grm', [0.0001, 1.0]),
+                                    ('context-small-top', 'context', [0.0483, 0.18])])
+  assert zoo.resolve_for_lambda(None, 0.013) == tmp_path / 'grm-small'  # the default where it can
+  assert zoo.resolve_for_lambda(None, None) == tmp_path / 'grm-small'
+  assert zoo.resolve_for_lambda(None, 0.0483 * (1 + 1e-7)) == tmp_path / 'grm-small'  # a printed range's rounding
+  assert zoo.resolve_for_lambda(None, 0.18) == tmp_path / 'grm-small-wide'  # the narrowest of the family's
+  assert zoo.resolve_for_lambda(None, 0.5) == tmp_path / 'grm-huge'
+  assert zoo.resolve_for_lambda('grm-small', 0.18) == tmp_path / 'grm-small'  # a named model is never swapped
+  assert zoo.resolve_for_lambda(None, 2.0) == tmp_path / 'grm-small'  # none covers it: the default says why
+  assert [entry['name'] for entry in zoo.covering(0.1)] == ['context-small-top', 'grm-small-wide', 'grm-huge']
