@@ -132,7 +132,7 @@ def train(args):
 def bench(args):
   """Steps/s of what the loan trains, first (grm_small at the shipped models' batch, float32 and bfloat16
   transforms, with the input pipeline's batches/s on the bundle's photographs beside it: which one bounds a step;
-  the ablation config at its batch), then the paper-size grm and the PyTorch peer. Each run has at most
+  grm_medium, which the train phase trains, at the same batch), then the paper-size grm and the PyTorch peer. Each run has at most
   --seconds, so the whole stays inside its share of a loan."""
   bundle = pathlib.Path(args.bundle)
   _install_wheels(bundle)
@@ -142,7 +142,7 @@ def bench(args):
   runs = [step + ['--config', 'configs/grm_small.py', '--batch', '16', '--transform-dtype', 'float32',
                   '--data', str(bundle / 'data')],
           step + ['--config', 'configs/grm_small.py', '--batch', '16', '--transform-dtype', 'bfloat16'],
-          step + ['--config', 'configs/grm_ablation.py', '--batch', '4'],
+          step + ['--config', 'configs/grm_medium.py', '--batch', '16'],
           step + ['--config', 'configs/grm.py', '--batch', '8'],
           ['benchmarks/peer_train_step.py', '--device', 'cuda', '--steps', '20', '--rounds', '1']]
   with open(out / 'bench.txt', 'w', encoding='utf-8') as log:

@@ -16,7 +16,7 @@
 #   python benchmarks/cross_device.py check OUT/gpu.npz --data .xdev --real-files    # GPU -> CPU
 #   tar -xf OUT/seeds.tar -C runs/   # runs/seeds_gpu/ARM-sSEED/run.json says the steps a run reached: a run
 #                                    # that reached 8000 is exported (`grm export`) and evaluated as seeds.sh does
-#   tar -xf OUT/loans.tar            # loans/FAMILY (float16): commit it; the next loan's PHASE=train starts there;
+#   tar -xf OUT/loans.tar            # loans/FAMILY-SIZE (float16): commit it; the next loan's PHASE=train starts there;
 #                                    # the steps and the Kodak figure after it go in grm_jax/pretrained/README.md
 #
 # What comes back in $OUT (at most 8 files, 16 MiB each):
@@ -27,15 +27,19 @@
 #           3 4), side by side on the one GPU, 8000 steps or what 3.5 minutes allow. They train on the bundle's
 #           photographs (a subset of the CPU seeds' folders, as JPEG): compare them with each other, seed by
 #           seed, not pooled with the CPU seeds.
-#   train   loans.tar: float16 parameters of grm-small and context-small, variable rate over lambda
-#           0.0018-0.18 (8 gain anchors), side by side for MINUTES, from loans/FAMILY where an earlier loan left
-#           it, else from the shipped model (init_from moves its gains to the wider range). A fresh optimiser
-#           each loan: Adam's moments would triple what comes back and travels.
+#   train   loans.tar: float16 parameters of grm and context of SIZE over lambda 0.0018-0.18 (8 gain anchors),
+#           side by side for MINUTES, from loans/FAMILY-SIZE where an earlier loan left it. SIZE=small (the
+#           default): the shipped size, the first loan from the shipped model (init_from moves its gains to the
+#           wider range); 11 MB come back for both. SIZE=medium: configs/*_medium.py, the width the top of the
+#           range needs (results/flattening/), the first loan from random parameters; 43 MB come back for both,
+#           which with the tracked tree exceed the 64 MiB a later loan may carry: a medium run lasts one loan
+#           until the tree is smaller. A fresh optimiser each loan: Adam's moments would triple what comes back.
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 SEEDS=${SEEDS:-3 4}
 MINUTES=${MINUTES:-3}
-LR=${LR:-1e-4}
+SIZE=${SIZE:-small}
+if [ "$SIZE" = small ]; then LR=${LR:-1e-4}; else LR=${LR:-3e-4}; fi  # a fine-tune; a run from random parameters
 ablation_arms=("grm:" "context:--set model.family=context" "top3:--set model.references=3")
 
 checks() {
@@ -63,14 +67,16 @@ seeds() {
 train() {
   export XLA_PYTHON_CLIENT_MEM_FRACTION=0.3
   for family in grm context; do
-    start=loans/$family
-    [ -d "$start" ] || start=$family-small
+    start=loans/$family-$SIZE
+    if [ -d "$start" ]; then init=(--init-from "$start")
+    elif [ "$SIZE" = small ]; then init=(--init-from "$family-small")
+    else init=(); fi  # the first loan of a new size starts from random parameters
     timeout "$(awk "BEGIN {print ($MINUTES + 1.5) * 60}")" python3 recipes/gpu_box.py train --minutes "$MINUTES" \
-        --config configs/${family}_small.py --init-from "$start" --set "model.lambda_range=(0.0018,0.18)" \
+        --config "configs/${family}_$SIZE.py" "${init[@]}" --set "model.lambda_range=(0.0018,0.18)" \
         --set model.gain_anchors=8 --set patch_size=256 --set batch_size=16 --set learning_rate="$LR" \
         --set transform_lr_scale=1.0 --set warmup_steps=200 --set schedule=constant --set num_steps=1000000 \
         --set loader_workers=6 --set checkpoint_every=2000 --dtype float16 --workdir "/tmp/work_$family" \
-        --out "/tmp/loans/$family" > "/tmp/train_$family.log" 2>&1 &
+        --out "/tmp/loans/$family-$SIZE" > "/tmp/train_$family.log" 2>&1 &
   done
   wait || true
   grep -h "^wrote\|^step" /tmp/train_*.log | tail -n 4 || true
