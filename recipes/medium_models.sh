@@ -7,13 +7,12 @@
 #
 #   recipes/medium_models.sh train                     # FAMILIES (default "grm context") one after the other
 #   FAMILIES=context CORE=1 recipes/medium_models.sh train
-#   recipes/medium_models.sh export                    # portable float16 model directories in MODELS
-# RUNS (runs/medium) holds the workdirs and logs; MODELS (runs/medium/models) the exports.
+#   grm export runs/medium/grm OUT --portable --dtype float16 --calibration-data ../shared/data/train
+# RUNS (runs/medium) holds the workdirs and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-runs/medium}
-MODELS=${MODELS:-$RUNS/models}
 DATA=${DATA:-../shared/data/train}
 FAMILIES=${FAMILIES:-grm context}
 
@@ -24,18 +23,8 @@ train() {
   done
 }
 
-export_models() {
-  mkdir -p "$MODELS"
-  for family in $FAMILIES; do
-    rm -rf "$MODELS/$family-medium"  # this recipe's own export, from an earlier run
-    $PY -m grm_jax export "$RUNS/$family" "$MODELS/$family-medium" --portable --dtype float16 \
-        --calibration-data "$DATA" > /dev/null
-  done
-}
-
 mkdir -p "$RUNS"
-case "${1:?usage: recipes/medium_models.sh train|export}" in
+case "${1:?usage: recipes/medium_models.sh train}" in
   train) train ;;
-  export) export_models ;;
-  *) echo "usage: recipes/medium_models.sh train|export" >&2; exit 2 ;;
+  *) echo "usage: recipes/medium_models.sh train" >&2; exit 2 ;;
 esac
