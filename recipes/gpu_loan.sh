@@ -29,8 +29,8 @@
 #           seed, not pooled with the CPU seeds.
 #   train   loans.tar: float16 parameters of grm and context of SIZE over lambda 0.0018-0.18 (8 gain anchors),
 #           side by side for MINUTES, from loans/FAMILY-SIZE where an earlier loan left it. SIZE=small (the
-#           default): the shipped size, the first loan from the shipped model (init_from moves its gains to the
-#           wider range); 11 MB come back for both. SIZE=medium: configs/*_medium.py, the width the top of the
+#           default): the shipped size, the first loan from the shipped FAMILY-small-wide (this range, 8000 CPU
+#           steps); 11 MB come back for both. SIZE=medium: configs/*_medium.py, the width the top of the
 #           range needs (results/flattening/), the first loan from random parameters; 43 MB come back for both,
 #           which with the tracked tree exceed the 64 MiB a later loan may carry: a medium run lasts one loan
 #           until the tree is smaller. A fresh optimiser each loan: Adam's moments would triple what comes back.
@@ -69,7 +69,7 @@ train() {
   for family in grm context; do
     start=loans/$family-$SIZE
     if [ -d "$start" ]; then init=(--init-from "$start")
-    elif [ "$SIZE" = small ]; then init=(--init-from "$family-small")
+    elif [ "$SIZE" = small ]; then init=(--init-from "$family-small-wide")
     else init=(); fi  # the first loan of a new size starts from random parameters
     timeout "$(awk "BEGIN {print ($MINUTES + 1.5) * 60}")" python3 recipes/gpu_box.py train --minutes "$MINUTES" \
         --config "configs/${family}_$SIZE.py" "${init[@]}" --set "model.lambda_range=(0.0018,0.18)" \

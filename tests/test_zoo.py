@@ -1,5 +1,6 @@
-"""The shipped models (models/): each loads against its hash and records how it was made; the default one
-round-trips a sample image exactly, at the rate it estimates; names resolve to them."""
+"""The shipped models (grm_jax/pretrained/): each loads against its hash and records how it was made; the default
+one round-trips a sample image exactly, at the rate it estimates, and the wide ones over qualities 1 to 8; names
+resolve to them, and a lambda the default cannot code at to the model of its family that can."""
 import json
 import re
 
@@ -14,10 +15,11 @@ from tests.helpers import REPO
 
 SHIPPED = zoo.shipped()
 RANGE = (0.0018, 0.0483)  # CompressAI's qualities 1 to 6
+WIDE = ('grm-small-wide', 'context-small-wide')  # CompressAI's qualities 1 to 8
 
 
-def test_one_variable_rate_model_of_grm_and_of_the_context_baseline_is_shipped():
-  assert {'grm-small', 'context-small'} <= set(zoo.names())
+def test_grm_and_the_context_baseline_are_shipped_for_qualities_1_to_6_and_1_to_8():
+  assert {'grm-small', 'context-small', *WIDE} <= set(zoo.names())
   assert zoo.DEFAULT == 'grm-small'
 
 
@@ -114,3 +116,33 @@ def test_without_a_model_a_lambda_outside_the_defaults_range_takes_the_model_of_
   assert zoo.resolve_for_lambda('grm-small', 0.18) == tmp_path / 'grm-small'  # a named model is never swapped
   assert zoo.resolve_for_lambda(None, 2.0) == tmp_path / 'grm-small'  # none covers it: the default says why
   assert [entry['name'] for entry in zoo.covering(0.1)] == ['context-small-top', 'grm-small-wide', 'grm-huge']
+
+
+
+@pytest.mark.parametrize('name', WIDE)
+def test_the_wide_models_code_qualities_1_to_8_exactly_and_psnr_rises_with_lambda(name):
+  image = image_io.read_image(REPO / 'samples' / 'kodim23.png')[:128, :192]
+  codec = grm_jax.load(name)
+  assert codec.lambda_range == pytest.approx((0.0018, 0.18))
+  psnrs, sizes = [], []
+  for lambda_ in (0.0018, 0.0483, 0.18):
+    encoded = codec.encode(image, lambda_=lambda_)
+    decoded = codec.decode(encoded.data)
+    np.testing.assert_array_equal(decoded.image, encoded.reconstruction)
+    psnrs.append(10 * np.log10(255.0**2 / np.mean((image.astype(float) - decoded.image) ** 2)))
+    sizes.append(len(encoded.data))
+  assert psnrs[0] > 27 and psnrs[0] < psnrs[1] < psnrs[2], psnrs
+  assert sizes[0] < sizes[1] < sizes[2], sizes
+
+
+def test_compress_without_a_model_codes_a_top_quality_with_the_wide_model_and_decompress_finds_it(
+    tmp_path, capsys):
+  crop = tmp_path / 'crop.png'
+  image_io.write_png(crop, image_io.read_image(REPO / 'samples' / 'kodim15.png')[:64, :64])
+  assert cli.main(['compress', str(crop), str(tmp_path / 'q8.grm'), '--quality', '8']) == 0
+  assert 'coding with grm-small-wide' in capsys.readouterr().err
+  assert cli.main(['decompress', str(tmp_path / 'q8.grm'), str(tmp_path / 'q8.png')]) == 0  # found by its hash
+  assert cli.main(['compress', str(crop), str(tmp_path / 'no.grm'), '--model', 'grm-small', '--lambda', '0.18']) == 1
+  error = capsys.readouterr().err
+  assert "outside this model's range" in error and 'grm-small-wide' in error
+  assert not (tmp_path / 'no.grm').exists()
