@@ -8,10 +8,11 @@
 #   PHASE=train MINUTES=3 bash recipes/gpu_loan.sh   # carry gpu_bundle; MINUTES + 1.5 minutes: the shipped
 #                                                 # families over qualities 1-8 (issue 27), from loans/
 #
-# Before the loan, here (about 55 MiB travel with the tracked files; gpu_box.py pack counts it):
+# Before the loan, here (about 59 MiB travel with the tracked files, 37.5 of them; gpu_box.py pack counts it, and
+# refuses more than 64: once loans/ is committed, pack fewer --megabytes):
 #   mkdir -p .xdev && cp ../shared/data/kodak/kodim0[1-9].png ../shared/data/kodak/kodim1[0-2].png .xdev/
 #   python benchmarks/cross_device.py record --data .xdev --out .xdev/cpu.npz   # the default (portable) model
-#   python recipes/gpu_box.py pack --megabytes 16                  # training photographs (JPEG) and wheels
+#   python recipes/gpu_box.py pack --megabytes 12                  # training photographs (JPEG) and wheels
 # After it, here (OUT: the files that came back):
 #   python benchmarks/cross_device.py check OUT/gpu.npz --data .xdev --real-files    # GPU -> CPU
 #   tar -xf OUT/seeds.tar -C runs/   # runs/seeds_gpu/ARM-sSEED/run.json says the steps a run reached: a run
