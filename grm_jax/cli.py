@@ -101,16 +101,25 @@ def _codec_for_lambda(args):
   import grm_jax  # pylint: disable=import-outside-toplevel
   model = zoo.resolve_for_lambda(args.model, args.lambda_)
   if args.model is None and model.name != zoo.DEFAULT:
-    print(f"note: lambda {args.lambda_:g} is outside {zoo.DEFAULT}'s range; coding with {model.name}",
-          file=sys.stderr)
+    print(f"note: {_asked_rate(args)} is outside {zoo.DEFAULT}'s range; coding with {model.name}", file=sys.stderr)
   codec = grm_jax.load(model)
   try:
     return model, codec, codec.check_lambda(args.lambda_)
   except GrmError as error:
-    others = [entry['name'] for entry in zoo.covering(args.lambda_)] if args.lambda_ is not None else []
-    if not others:
+    covering = zoo.covering(args.lambda_) if args.lambda_ is not None else []
+    if not covering:
       raise
-    raise GrmError(f"{error}; shipped models that code at it: {', '.join(others)} (--model NAME)") from None
+    # the refused model's own family first: the likeliest replacement
+    covering.sort(key=lambda entry: entry['meta'].get('family') != codec.family)
+    names = ', '.join(entry['name'] for entry in covering)
+    raise GrmError(f"{error}; shipped models that code at {_asked_rate(args)}: {names} (--model NAME)") from None
+
+
+def _asked_rate(args):
+  """The rate the user asked for, in their words: a quality names its lambda too."""
+  if getattr(args, 'quality', None) is None:
+    return f"lambda {args.lambda_:g}"
+  return f"quality {args.quality:g} (lambda {args.lambda_:.4g})"
 
 
 def _compress(args):
@@ -150,6 +159,19 @@ def _compress(args):
     else:
       print(f"note: target {wanted} is below this model's smallest file for this image; wrote that file "
             f"(lambda {lambda_:.5g}, the low end of its range)", file=sys.stderr)
+    if args.model is None and lambda_ >= codec.lambda_range[1] * (1 - 1e-6) and len(result.data) < 0.97 * target:
+      _note_wider_models(codec)
+
+
+def _note_wider_models(codec):
+  """A size target above what the default codes at the top of its range: name the shipped models that go higher."""
+  top = codec.lambda_range[1]
+  wider = [entry for entry in zoo.shipped() if entry['meta'].get('family') == codec.family
+           and zoo.lambda_range(entry) and zoo.lambda_range(entry)[1] > top * (1 + 1e-6)]
+  if wider:
+    names = ', '.join(entry['name'] for entry in wider)
+    print(f"note: that is {zoo.DEFAULT}'s largest file for this image (lambda {top:g}, the top of its range); "
+          f"{names} {'codes' if len(wider) == 1 else 'code'} larger ones (--model NAME)", file=sys.stderr)
 
 
 def _roundtrip(args):

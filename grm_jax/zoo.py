@@ -34,7 +34,8 @@ def resolve_for_lambda(name_or_path, lambda_):
   lambda_, the shipped model of the default's family that can (the narrowest range: a model covering less of the
   range was trained more at each lambda of it)."""
   default = find(DEFAULT)
-  if name_or_path is not None or lambda_ is None or default is None or covers(default, lambda_):
+  if (name_or_path is not None or lambda_ is None or default is None or not lambda_range(default)
+      or covers(default, lambda_)):
     return resolve(name_or_path)
   family = default['meta'].get('family')
   candidates = [entry for entry in covering(lambda_) if entry['meta'].get('family') == family]
@@ -116,8 +117,8 @@ def describe(entry):
   else:
     steps_text = f"{sum(steps)} steps" + (f" ({' + '.join(map(str, steps))})" if len(steps) > 1 else '')
   model = config.get('model', {})
-  lambda_range = model.get('lambda_range')
-  lambdas = f"{lambda_range[0]}-{lambda_range[1]}" if lambda_range else f"{config.get('lambda_', '?')}"
+  low_high = model.get('lambda_range')
+  lambdas = f"{low_high[0]}-{low_high[1]}" if low_high else f"{config.get('lambda_', '?')}"
   return (f"{entry['name']:<22} {meta.get('family', '?'):<10} lambda {lambdas:<15} "
           f"N={model.get('channels', '?')} M={model.get('latent_channels', '?')}  {steps_text}  "
           f"{meta.get('size_bytes', 0) / 1e6:.1f} MB  {meta.get('param_dtype', '?')}")

@@ -132,8 +132,8 @@ def train(args):
 def bench(args):
   """Steps/s of what the loan trains, first (grm_small at the shipped models' batch, float32 and bfloat16
   transforms, with the input pipeline's batches/s on the bundle's photographs beside it: which one bounds a step;
-  grm_medium, which the train phase trains, at the same batch), then the paper-size grm and the PyTorch peer. Each run has at most
-  --seconds, so the whole stays inside its share of a loan."""
+  grm_medium, which the train phase trains, at the same batch), then the paper-size grm and the PyTorch peer.
+  Each run has at most --seconds, so the whole stays inside its share of a loan."""
   bundle = pathlib.Path(args.bundle)
   _install_wheels(bundle)
   out = pathlib.Path(args.out)

@@ -17,7 +17,9 @@
 #   python benchmarks/cross_device.py check OUT/gpu.npz --data .xdev --real-files    # GPU -> CPU
 #   tar -xf OUT/seeds.tar -C runs/   # runs/seeds_gpu/ARM-sSEED/run.json says the steps a run reached: a run
 #                                    # that reached 8000 is exported (`grm export`) and evaluated as seeds.sh does
-#   tar -xf OUT/loans.tar            # loans/FAMILY-SIZE (float16): commit it; the next loan's PHASE=train starts there;
+#   cat OUT/loans.tar.part-* | tar -x   # loans/FAMILY-SIZE (float16). small: commit it; the next loan's
+#                                    # PHASE=train starts there. medium: do not commit it (with the tracked tree it is
+#                                    # more than a loan may carry); `grm export loans/FAMILY-medium DIR` keeps it;
 #                                    # the steps and the Kodak figure after it go in grm_jax/pretrained/README.md
 #
 # What comes back in $OUT (at most 8 files, 16 MiB each):
@@ -28,18 +30,20 @@
 #           3 4), side by side on the one GPU, 8000 steps or what 3.5 minutes allow. They train on the bundle's
 #           photographs (a subset of the CPU seeds' folders, as JPEG): compare them with each other, seed by
 #           seed, not pooled with the CPU seeds.
-#   train   loans.tar: float16 parameters of grm and context of SIZE over lambda 0.0018-0.18 (8 gain anchors),
-#           side by side for MINUTES, from loans/FAMILY-SIZE where an earlier loan left it. SIZE=small (the
-#           default): the shipped size, the first loan from the shipped FAMILY-small-wide (this range, 8000 CPU
-#           steps); 11 MB come back for both. SIZE=medium: configs/*_medium.py, the width the top of the
-#           range needs (results/flattening/), the first loan from random parameters; 43 MB come back for both,
-#           which with the tracked tree exceed the 64 MiB a later loan may carry: a medium run lasts one loan
-#           until the tree is smaller. A fresh optimiser each loan: Adam's moments would triple what comes back.
+#   train   loans.tar.part-NN (the tar split in files of 15 MiB): float16 parameters of grm and context of SIZE
+#           over lambda 0.0018-0.18 (8 gain anchors), side by side for MINUTES, from loans/FAMILY-SIZE where an
+#           earlier loan left it. SIZE=small (the default): the shipped size, the first loan from the shipped
+#           FAMILY-small-wide (this range, 8000 CPU steps); 11 MB come back for both, in one part. SIZE=medium:
+#           configs/*_medium.py, the width the top of the range needs (results/flattening/), from random
+#           parameters; 43 MB come back for both, in three parts, and cannot travel to a later loan with the
+#           tracked tree: a medium run lasts one loan. A fresh optimiser each loan: Adam's moments would triple
+#           what comes back.
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 SEEDS=${SEEDS:-3 4}
 MINUTES=${MINUTES:-3}
 SIZE=${SIZE:-small}
+case $SIZE in small | medium) ;; *) echo "SIZE is small or medium, not $SIZE" >&2; exit 2 ;; esac
 if [ "$SIZE" = small ]; then LR=${LR:-1e-4}; else LR=${LR:-3e-4}; fi  # a fine-tune; a run from random parameters
 ablation_arms=("grm:" "context:--set model.family=context" "top3:--set model.references=3")
 
@@ -71,7 +75,7 @@ train() {
     start=loans/$family-$SIZE
     if [ -d "$start" ]; then init=(--init-from "$start")
     elif [ "$SIZE" = small ]; then init=(--init-from "$family-small-wide")
-    else init=(); fi  # the first loan of a new size starts from random parameters
+    else init=(); fi  # the first loan of a new size starts from random parameters (bash 4.4+: "${init[@]}" empty)
     timeout "$(awk "BEGIN {print ($MINUTES + 1.5) * 60}")" python3 recipes/gpu_box.py train --minutes "$MINUTES" \
         --config "configs/${family}_$SIZE.py" "${init[@]}" --set "model.lambda_range=(0.0018,0.18)" \
         --set model.gain_anchors=8 --set patch_size=256 --set batch_size=16 --set learning_rate="$LR" \
@@ -81,7 +85,7 @@ train() {
   done
   wait || true
   grep -h "^wrote\|^step" /tmp/train_*.log | tail -n 4 || true
-  tar -C /tmp -cf "$OUT/loans.tar" loans
+  tar -C /tmp -cf - loans | split -b 15M -d - "$OUT/loans.tar.part-"  # a file that comes back is at most 16 MiB
 }
 
 parts=${PHASE:?usage: PHASE=checks,seeds or PHASE=train bash recipes/gpu_loan.sh (see its header)}

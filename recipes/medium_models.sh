@@ -1,11 +1,11 @@
 #!/bin/bash
 # grm and context at twice the shipped width (configs/grm_medium.py, configs/context_medium.py), from random
 # parameters, variable rate over CompressAI's qualities 1 to 8: the width the top of the range needs
-# (results/flattening/). About 0.9 steps/s on one core of this machine against 3 for the small models, so the
-# config's 40000 steps take about 12 hours a family: the CPU trains them in the background, nice'd, one core a
-# family, resumed session after session from their checkpoints (every 500 steps).
+# (results/flattening/). About 0.75 steps/s on one core of this machine (the runs' logs) against about 3 for the
+# small models, so the config's 40000 steps take about 15 hours a family: the CPU trains them in the background,
+# nice'd, one core a family, resumed session after session from their checkpoints (every 500 steps).
 #
-#   recipes/medium_models.sh train                     # FAMILIES (default "grm context") one after the other
+#   FAMILIES=grm CORE=0 recipes/medium_models.sh train        # one family a core, never one workdir twice
 #   FAMILIES=context CORE=1 recipes/medium_models.sh train
 #   grm export runs/medium/grm OUT --portable --dtype float16 --calibration-data ../shared/data/train
 # RUNS (runs/medium) holds the workdirs and logs.

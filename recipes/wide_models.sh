@@ -29,7 +29,8 @@ steps_of() {
 train() {
   for family in $FAMILIES; do
     if [ "$family" = context ] && [ ! -d "$RUNS/context" ] && [ "$(steps_of $FLATTENING_RUN)" = 8000 ]; then
-      rm -rf "$RUNS/context.copy" && cp -r "$FLATTENING_RUN" "$RUNS/context.copy" && mv "$RUNS/context.copy" "$RUNS/context"
+      rm -rf "$RUNS/context.copy" && cp -r "$FLATTENING_RUN" "$RUNS/context.copy" &&
+          mv "$RUNS/context.copy" "$RUNS/context"
       continue
     fi
     nice taskset -c "${CORE:-0}" $PY train.py --config "configs/${family}_small.py" --config.data_dir="$DATA" \
@@ -56,10 +57,10 @@ evaluate() {
     $PY evaluate.py --force --model "$MODELS/$family-small-wide" $lambdas --data "$KODAK" \
         --name "$family-small-wide" --out "$OUT/${family}_small_wide.json"
   done
-  $PY benchmarks/rd_table.py "$OUT"/grm_small.json "$OUT"/*_small_wide.json
+  $PY benchmarks/rd_table.py results/kodak/grm_small.json "$OUT"/*_small_wide.json
   # Pillow's curves are deterministic: those of the shipped models' evaluation (make kodak) serve here.
-  for anchor in "$OUT"/grm_small.{jpeg,webp,avif}.json ../shared/data/reference_rd/kodak/vtm.json; do
-    $PY -m grm_jax.bd "$OUT"/grm_small.json "$OUT"/*_small_wide.json --anchor "$anchor"
+  for anchor in results/kodak/grm_small.{jpeg,webp,avif}.json ../shared/data/reference_rd/kodak/vtm.json; do
+    $PY -m grm_jax.bd results/kodak/grm_small.json "$OUT"/*_small_wide.json --anchor "$anchor"
   done
 }
 

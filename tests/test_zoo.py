@@ -94,11 +94,17 @@ def test_files_the_tensorflow_coder_wrote_decode_to_the_same_latents():
 
 
 def _fake_zoo(tmp_path, monkeypatch, models):
-  """A zoo of model.json files alone: enough for choosing among models by name, family and range."""
-  for name, family, lambda_range in models:
+  """A zoo of model.json files alone: enough for choosing among models by name, family and range (a number for
+  a fixed-rate model's lambda, None for a model.json without a config)."""
+  for name, family, lambdas in models:
     (tmp_path / name).mkdir()
-    (tmp_path / name / 'model.json').write_text(json.dumps(
-        {'family': family, 'config': {'lambda_': 0.013, 'model': {'lambda_range': lambda_range}}}))
+    if lambdas is None:
+      meta = {'family': family}
+    elif isinstance(lambdas, float):
+      meta = {'family': family, 'config': {'lambda_': lambdas, 'model': {}}}
+    else:
+      meta = {'family': family, 'config': {'lambda_': 0.013, 'model': {'lambda_range': lambdas}}}
+    (tmp_path / name / 'model.json').write_text(json.dumps(meta))
   monkeypatch.setattr(zoo, 'MODELS', tmp_path)
 
 
@@ -107,6 +113,7 @@ def test_without_a_model_a_lambda_outside_the_defaults_range_takes_the_model_of_
   _fake_zoo(tmp_path, monkeypatch, [('grm-small', 'grm', [0.0018, 0.0483]),
                                     ('grm-small-wide', 'grm', [0.0018, 0.18]),
                                     ('grm-huge', 'grm', [0.0001, 1.0]),
+                                    ('grm-fixed', 'grm', 0.7),
                                     ('context-small-top', 'context', [0.0483, 0.18])])
   assert zoo.resolve_for_lambda(None, 0.013) == tmp_path / 'grm-small'  # the default where it can
   assert zoo.resolve_for_lambda(None, None) == tmp_path / 'grm-small'
@@ -116,11 +123,18 @@ def test_without_a_model_a_lambda_outside_the_defaults_range_takes_the_model_of_
   assert zoo.resolve_for_lambda('grm-small', 0.18) == tmp_path / 'grm-small'  # a named model is never swapped
   assert zoo.resolve_for_lambda(None, 2.0) == tmp_path / 'grm-small'  # none covers it: the default says why
   assert [entry['name'] for entry in zoo.covering(0.1)] == ['context-small-top', 'grm-small-wide', 'grm-huge']
+  assert [entry['name'] for entry in zoo.covering(0.7)] == ['grm-fixed', 'grm-huge']  # a fixed-rate model's one
+  assert zoo.resolve_for_lambda(None, 0.7) == tmp_path / 'grm-fixed'
 
+
+def test_a_default_whose_range_is_not_known_is_never_swapped(tmp_path, monkeypatch):
+  _fake_zoo(tmp_path, monkeypatch, [('grm-small', 'grm', None), ('grm-small-wide', 'grm', [0.0018, 0.18])])
+  assert zoo.resolve_for_lambda(None, 0.013) == tmp_path / 'grm-small'
+  assert zoo.resolve_for_lambda(None, 0.18) == tmp_path / 'grm-small'
 
 
 @pytest.mark.parametrize('name', WIDE)
-def test_the_wide_models_code_qualities_1_to_8_exactly_and_psnr_rises_with_lambda(name):
+def test_the_wide_models_code_both_ends_and_the_middle_exactly_and_psnr_rises_with_lambda(name):
   image = image_io.read_image(REPO / 'samples' / 'kodim23.png')[:128, :192]
   codec = grm_jax.load(name)
   assert codec.lambda_range == pytest.approx((0.0018, 0.18))
@@ -144,5 +158,7 @@ def test_compress_without_a_model_codes_a_top_quality_with_the_wide_model_and_de
   assert cli.main(['decompress', str(tmp_path / 'q8.grm'), str(tmp_path / 'q8.png')]) == 0  # found by its hash
   assert cli.main(['compress', str(crop), str(tmp_path / 'no.grm'), '--model', 'grm-small', '--lambda', '0.18']) == 1
   error = capsys.readouterr().err
-  assert "outside this model's range" in error and 'grm-small-wide' in error
+  assert "outside this model's range" in error and 'code at lambda 0.18: grm-small-wide, context' in error
   assert not (tmp_path / 'no.grm').exists()
+  assert cli.main(['compress', str(crop), str(tmp_path / 'big.grm'), '--bpp', '8']) == 0  # above any file of it
+  assert "grm-small's largest file" in capsys.readouterr().err and (tmp_path / 'big.grm').exists()

@@ -2,8 +2,9 @@
 
 The small model's synthesis cannot reconstruct better than about 32.5 dB on Kodak, whatever its rate
 (results/flattening/), where AVIF reaches 37 dB at quality 8. N=128, M=192 is the size CompressAI gives its
-hyperprior models for its low qualities; its qualities 6 to 8 use N=192, M=320. A step costs about four times a
-small one: the CPU trains it in the background between GPU loans, session after session.
+hyperprior models for its low qualities; its qualities 6 to 8 use N=192, M=320. A step costs about 3.3 times a
+small one on the CPU (results/flattening/): the CPU trains it in the background between GPU loans, session after
+session (recipes/medium_models.sh).
 """
 from grm_jax.configs import grm_small
 
