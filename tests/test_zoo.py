@@ -162,3 +162,6 @@ def test_compress_without_a_model_codes_a_top_quality_with_the_wide_model_and_de
   assert not (tmp_path / 'no.grm').exists()
   assert cli.main(['compress', str(crop), str(tmp_path / 'big.grm'), '--bpp', '8']) == 0  # above any file of it
   assert "grm-small's largest file" in capsys.readouterr().err and (tmp_path / 'big.grm').exists()
+  assert cli.main(['roundtrip', str(crop), '--lambda', '0.1', '--out-dir', str(tmp_path / 'rt')]) == 0
+  out, err = capsys.readouterr()
+  assert 'coding with grm-small-wide' in err and 'model: grm-small-wide' in out and 'decoder exact' in out
