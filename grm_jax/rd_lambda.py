@@ -26,6 +26,12 @@ def log_spaced(lambda_range, count):
   return np.exp(np.linspace(np.log(low), np.log(high), count))
 
 
+def in_range(lambda_, lambda_range):
+  """Whether lambda_ lies in the range, the rounding of a printed range counted inside it."""
+  low, high = lambda_range
+  return low * (1 - 1e-6) <= lambda_ <= high * (1 + 1e-6)
+
+
 def middle(lambda_range):
   """The range's geometric middle: where an untrained gain unit has gain 1, and what a variable-rate model's
   methods use where they are given no lambda."""
@@ -72,7 +78,7 @@ class RatePolicy:
       raise GrmError(f"this model is fixed-rate (lambda {self.trained}); coding at another lambda needs a "
                      "variable-rate model")
     low, high = self.lambda_range
-    if not low * (1 - 1e-6) <= lambda_ <= high * (1 + 1e-6):  # the printed range's rounding is inside it
+    if not in_range(lambda_, self.lambda_range):
       raise GrmError(f"lambda {lambda_:g} is outside this model's range {low:g} to {high:g}")
     return self._nearest_level(float(np.clip(np.float32(lambda_), np.float32(low), np.float32(high))))
 

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 
+from grm_jax import rd_lambda
 from grm_jax.errors import GrmError
 
 MODELS = pathlib.Path(__file__).resolve().parent / 'pretrained'
@@ -55,9 +56,9 @@ def lambda_range(entry):
 
 
 def covers(entry, lambda_):
-  """Whether a shipped model codes at lambda_ (within the rounding of a printed range, as RatePolicy.check)."""
+  """Whether a shipped model codes at lambda_ (the test RatePolicy.check applies)."""
   lambdas = lambda_range(entry) if entry else ()
-  return bool(lambdas) and lambdas[0] * (1 - 1e-6) <= lambda_ <= lambdas[1] * (1 + 1e-6)
+  return bool(lambdas) and rd_lambda.in_range(lambda_, lambdas)
 
 
 def covering(lambda_):
