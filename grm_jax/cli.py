@@ -268,8 +268,8 @@ def _export(args):
     folder = source
     config, params, _, meta = model_dir.load(source)
     config, step = config.to_dict(), meta.get('steps')
-    record = {key: value for key, value in meta.items() if key not in ('model_hash', 'size_bytes', 'exported',
-                                                                        'export_machine', 'arithmetic')}
+    record = {key: value for key, value in meta.items() if key not in ('model_hash', 'former_hashes', 'size_bytes',
+                                                                        'exported', 'export_machine', 'arithmetic')}
     record['converted_from'] = {'model_dir': str(source), 'model_hash': meta['model_hash']}
   else:
     folder = source / 'checkpoints' if (source / 'checkpoints').is_dir() else source

@@ -93,8 +93,13 @@ def shipped():
 
 def find_by_hash(hash_prefix):
   """The shipped model whose hash starts with hash_prefix (the 8 bytes a .grm header carries), or None."""
+  from grm_jax.models import saved  # pylint: disable=import-outside-toplevel  # jax: only when decoding
   for entry in shipped():
-    if entry['meta'].get('model_hash', '').startswith(hash_prefix):
+    try:
+      hashes = saved.file_hashes(entry['meta'])
+    except ValueError:
+      continue  # not a model this version can load; loading it would say why
+    if any(h.startswith(hash_prefix) for h in hashes):
       return entry['path']
   return None
 

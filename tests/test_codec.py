@@ -1,5 +1,6 @@
 """The codec: exact round trips for every family, real size vs estimate, determinism, and every bad input."""
 import json
+import shutil
 import time
 import pathlib
 import zlib
@@ -11,7 +12,7 @@ import pytest
 import grm_jax
 from grm_jax.configs import tiny
 from grm_jax import cli, image_io, models, outputs
-from grm_jax.codec import model_dir, model_dir_fuzzing
+from grm_jax.codec import bitstream, model_dir, model_dir_fuzzing
 from grm_jax.training import trainer
 from tests.helpers import export_tiny_model, run_python, write_image_folder
 
@@ -127,6 +128,31 @@ def test_wrong_magic(capsys, tmp_path, grm_file, model_dirs):
 
 def test_file_from_another_model(capsys, tmp_path, grm_file, model_dirs):
   _decompress_fails(capsys, tmp_path, grm_file.read_bytes(), model_dirs['context'], 'another model')
+
+
+def test_files_decode_after_an_edit_of_the_config_record_that_keeps_the_former_hash(capsys, tmp_path, grm_file,
+                                                                                   model_dirs):
+  """Editing config.json's record of where a model trained changes its hash; former_hashes keeps the files it
+  wrote before decoding, and nothing else."""
+  folder = tmp_path / 'edited'
+  shutil.copytree(model_dirs['grm'], folder)
+  before = json.loads((folder / 'model.json').read_text())['model_hash']
+  config = json.loads((folder / 'config.json').read_text())
+  config['data_dir'] = 'elsewhere/train'
+  (folder / 'config.json').write_text(json.dumps(config))
+  model_dir_fuzzing.resign(folder)
+  _decompress_fails(capsys, tmp_path, grm_file.read_bytes(), folder, 'another model')
+  meta = json.loads((folder / 'model.json').read_text())
+  assert meta['model_hash'] != before
+  (folder / 'model.json').write_text(json.dumps({**meta, 'former_hashes': [before]}))
+  expected = grm_jax.load(model_dirs['grm']).decode(grm_file.read_bytes()).image
+  np.testing.assert_array_equal(grm_jax.load(folder).decode(grm_file.read_bytes()).image, expected)
+  header, _ = bitstream.unpack(grm_jax.load(folder).compress(expected))
+  assert header.model_hash == bytes.fromhex(meta['model_hash'])[:8]  # new files name the new hash
+  for former in ('7fd606', [before[:16]], [before] * 17, [1]):
+    (folder / 'model.json').write_text(json.dumps({**meta, 'former_hashes': former}))
+    with pytest.raises(grm_jax.errors.GrmError, match='former_hashes|SHA-256'):
+      grm_jax.load(folder)
 
 
 def test_empty_file(capsys, tmp_path, model_dirs):
@@ -315,7 +341,6 @@ def test_a_model_directory_is_data_loading_one_runs_no_code(capsys, tmp_path, mo
   """A tables.npz holding a pickled object (its hash recomputed, as an attacker would) is refused in one line, and
   the object is never unpickled; so are files that match their hash but describe no model."""
   import io  # pylint: disable=import-outside-toplevel
-  import shutil  # pylint: disable=import-outside-toplevel
   folder = tmp_path / 'model'
   shutil.copytree(model_dirs['grm'], folder)
   marker = tmp_path / 'code-ran'

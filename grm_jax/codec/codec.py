@@ -22,6 +22,7 @@ from grm_jax import image_io, models, rd_lambda
 from grm_jax.codec import bitstream, entropy_paths, latent_coders, layout, memory, model_dir
 from grm_jax.codec.latent_coders import Stopwatch
 from grm_jax.errors import GrmError
+from grm_jax.models import saved
 
 
 @dataclasses.dataclass
@@ -50,6 +51,7 @@ class Codec:
     self.config, self.meta, self.tables = config, meta, tables
     self.model = models.build(config, transform_dtype='float32', transforms=transforms)  # however it trained
     self.family, self.model_hash = config.model.family, bytes.fromhex(meta['model_hash'])[:8]
+    self.file_hashes = {bytes.fromhex(h)[:8] for h in saved.file_hashes(meta)}  # what files it wrote name
     self.params = jax.device_put(params)
     family = self.model.family_spec
     # y's entropy path, float or portable; the factorized family has none (its y is coded from tables alone).
@@ -139,7 +141,7 @@ class Codec:
     progress: as in encode."""
     header, strings = bitstream.unpack(bytes(data))
     bitstream.check_pixel_limit(header, max_pixels)
-    fold, seen, y_shape = _checked_layout(header, self.model_hash, self.arithmetic)
+    fold, seen, y_shape = _checked_layout(header, self.file_hashes, self.model_hash, self.arithmetic)
     z_shape = tuple(s // 4 for s in y_shape) if self.z_coder is not None else (0, 0)
     if header.z_shape != z_shape or len(strings) != (2 if self.z_coder is not None else 1):
       raise GrmError("damaged .grm file (latent shapes do not match the image size)")
@@ -181,9 +183,9 @@ def _checked_image(image):
   return image
 
 
-def _checked_layout(header, model_hash, arithmetic):
+def _checked_layout(header, file_hashes, model_hash, arithmetic):
   """(fold, size the transforms see, y's shape) of a file this model wrote; a GrmError for any other."""
-  if header.model_hash != model_hash:
+  if header.model_hash not in file_hashes:
     raise GrmError(f"this file was written by another model (model hash {header.model_hash.hex()}, "
                    f"this model is {model_hash.hex()})")
   if header.version > 1 and header.arithmetic != arithmetic:
