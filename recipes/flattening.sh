@@ -25,14 +25,14 @@ OUT=${OUT:-results/flattening}
 DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
 QUALITIES="0.0018 0.0035 0.0067 0.013 0.025 0.0483 0.0932 0.18"  # CompressAI's lambdas, qualities 1 to 8
-WIDE="--config.model.lambda_range=(0.0018,0.18) --config.model.gain_anchors=8"
-declare -A ARM=(
-  [wide]="$WIDE"
-  [wide-8k]="$WIDE --config.num_steps=8000"
+declare -A ARM=(  # each arm's change to configs/context_small_wide.py, 4000 steps unless STEPS says
+  [wide]=""
+  [wide-8k]=""
   [top]="--config.model.lambda_range=(0.0483,0.18) --config.model.gain_anchors=2"
-  [crops256]="$WIDE --config.patch_size=256 --config.batch_size=2"
-  [png]="$WIDE --config.train_data=folder:urban100_rest"
+  [crops256]="--config.patch_size=256 --config.batch_size=2"
+  [png]="--config.train_data=folder:urban100_rest"
 )
+declare -A STEPS=([wide-8k]=8000)
 declare -A LAMBDAS=([top]="0.0483 0.0932 0.18")
 ORDER="wide wide-8k top crops256 png"
 
@@ -43,11 +43,9 @@ train() {
           { echo "wide-8k resumes wide at step 4000: train wide first" >&2; exit 1; }
       rm -rf "$RUNS/wide-8k.copy" && cp -r "$RUNS/wide" "$RUNS/wide-8k.copy" && mv "$RUNS/wide-8k.copy" "$RUNS/wide-8k"
     fi
-    nice taskset -c "${CORE:-0}" $PY train.py --config configs/context_small.py --config.data_dir="$DATA" \
-        --config.init_from=grm_jax/pretrained/context-small --config.num_steps=4000 --config.learning_rate=1e-4 \
-        --config.schedule=constant --config.warmup_steps=200 --config.transform_lr_scale=1.0 \
-        --config.eval_every=0 --config.val_data= --config.loader_workers=1 \
-        --workdir "$RUNS/$arm" ${ARM[$arm]:?unknown arm $arm} >> "$RUNS/$arm.log" 2>&1
+    nice taskset -c "${CORE:-0}" $PY train.py --config configs/context_small_wide.py --config.data_dir="$DATA" \
+        --config.num_steps="${STEPS[$arm]:-4000}" --workdir "$RUNS/$arm" ${ARM[$arm]?unknown arm $arm} \
+        >> "$RUNS/$arm.log" 2>&1
   done
 }
 

@@ -152,6 +152,18 @@ def test_the_wide_models_code_both_ends_and_the_middle_exactly_and_psnr_rises_wi
   assert sizes[0] < sizes[1] < sizes[2], sizes
 
 
+@pytest.mark.parametrize('name', WIDE)
+def test_the_wide_models_config_is_the_one_they_trained_with(name):
+  """configs/FAMILY_small_wide.py reproduces the shipped model's run: the recorded config, but for data_dir, which
+  the recipe passes."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  config = importlib.import_module(f"grm_jax.configs.{name.replace('-', '_')}").get_config().to_dict()
+  recorded = json.loads((zoo.MODELS / name / 'model.json').read_text())['config']
+  config.pop('data_dir'), recorded.pop('data_dir')
+  assert json.loads(json.dumps(config)) == recorded
+  assert (REPO / config['init_from']).is_dir()
+
+
 def test_compress_without_a_model_codes_a_top_quality_with_the_wide_model_and_decompress_finds_it(
     tmp_path, capsys):
   crop = tmp_path / 'crop.png'

@@ -1,0 +1,62 @@
+#!/bin/bash
+# The shipped model families over CompressAI's qualities 1 to 8, from their configs (configs/FAMILY_SIZE.py):
+#   SIZE=small_wide  grm-small-wide, context-small-wide: the shipped small models fine-tuned to lambda 0.0018-0.18,
+#                    8000 steps (about 50 minutes a family on one core of this machine)
+#   SIZE=medium      grm-medium, context-medium: twice the width, from random parameters, 40000 steps (about 15
+#                    hours a family on one core: trained in the background, resumed session after session from
+#                    the checkpoints every 500 steps)
+#
+#   SIZE=medium FAMILIES=grm CORE=0 recipes/shipped_models.sh train   # resumable; never one workdir twice
+#   SIZE=medium recipes/shipped_models.sh export      # portable float16 model directories in MODELS
+#   SIZE=medium recipes/shipped_models.sh evaluate    # Kodak with real files at qualities 1-8, BD-rates
+# FAMILIES (default "grm context") run one after the other on CORE (default 0). RUNS (runs/SIZE) holds the
+# workdirs and logs, MODELS (RUNS/models) the exports, OUT (results/kodak) the curves, FAMILY_SIZE.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+SIZE=${SIZE:?SIZE=small_wide or SIZE=medium}
+[ -f "configs/grm_$SIZE.py" ] || { echo "SIZE=$SIZE: no configs/grm_$SIZE.py" >&2; exit 2; }
+RUNS=${RUNS:-runs/$SIZE}
+MODELS=${MODELS:-$RUNS/models}
+OUT=${OUT:-results/kodak}
+DATA=${DATA:-../shared/data/train}
+KODAK=${KODAK:-../shared/data/kodak}
+FAMILIES=${FAMILIES:-grm context}
+QUALITIES="0.0018 0.0035 0.0067 0.013 0.025 0.0483 0.0932 0.18"  # CompressAI's lambdas, qualities 1 to 8
+
+train() {
+  mkdir -p "$RUNS"
+  for family in $FAMILIES; do
+    nice taskset -c "${CORE:-0}" $PY train.py --config "configs/${family}_$SIZE.py" --config.data_dir="$DATA" \
+        --workdir "$RUNS/$family" >> "$RUNS/$family.log" 2>&1
+  done
+}
+
+export_models() {
+  mkdir -p "$MODELS"
+  for family in $FAMILIES; do
+    rm -rf "$MODELS/$family-${SIZE//_/-}"  # this recipe's own export, from an earlier run
+    $PY -m grm_jax export "$RUNS/$family" "$MODELS/$family-${SIZE//_/-}" --portable --dtype float16 \
+        --calibration-data "$DATA" > /dev/null
+  done
+}
+
+evaluate() {
+  for family in $FAMILIES; do
+    lambdas=$(for l in $QUALITIES; do echo --lambda $l; done)
+    $PY evaluate.py --force --model "$MODELS/$family-${SIZE//_/-}" $lambdas --data "$KODAK" \
+        --name "$family-${SIZE//_/-}" --out "$OUT/${family}_$SIZE.json"
+  done
+  $PY benchmarks/rd_table.py results/kodak/grm_small.json "$OUT"/*_"$SIZE".json
+  # Pillow's curves are deterministic: those of the shipped models' evaluation (make kodak) serve here.
+  for anchor in results/kodak/grm_small.{jpeg,webp,avif}.json ../shared/data/reference_rd/kodak/vtm.json; do
+    $PY -m grm_jax.bd results/kodak/grm_small.json "$OUT"/*_"$SIZE".json --anchor "$anchor"
+  done
+}
+
+case "${1:-}" in
+  train) train ;;
+  export) export_models ;;
+  evaluate) evaluate ;;
+  *) echo "usage: SIZE=small_wide|medium recipes/shipped_models.sh train|export|evaluate" >&2; exit 2 ;;
+esac
