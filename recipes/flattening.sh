@@ -12,6 +12,7 @@
 #             (2 of its 7 anchor intervals; what sharing the gains over the whole range costs the top)
 #   crops256  wide on 256x256 crops, batch 2 (the same pixels a step)
 #   png       wide on the PNG photographs only (urban100_rest; the rest of the training set is JPEG)
+#   t128      wide with g_a and g_s grown to 128 channels (models/widening.py: it starts as the narrow model codes)
 #
 #   recipes/flattening.sh train                  # resumable; the arms one after the other on CORE (default 0)
 #   ARMS="crops256 png" CORE=1 recipes/flattening.sh train
@@ -31,10 +32,11 @@ declare -A ARM=(  # each arm's change to configs/context_small_wide.py, 4000 ste
   [top]="--config.model.lambda_range=(0.0483,0.18) --config.model.gain_anchors=2"
   [crops256]="--config.patch_size=256 --config.batch_size=2"
   [png]="--config.train_data=folder:urban100_rest"
+  [t128]="--config.model.transform_channels=128"
 )
 declare -A STEPS=([wide-8k]=8000)
 declare -A LAMBDAS=([top]="0.0483 0.0932 0.18")
-ORDER="wide wide-8k top crops256 png"
+ORDER="wide wide-8k top crops256 png t128"
 
 train() {
   for arm in ${ARMS:-$ORDER}; do

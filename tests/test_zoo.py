@@ -160,6 +160,7 @@ def test_the_wide_models_config_is_the_one_they_trained_with(name):
   config = importlib.import_module(f"grm_jax.configs.{name.replace('-', '_')}").get_config().to_dict()
   recorded = json.loads((zoo.MODELS / name / 'model.json').read_text())['config']
   config.pop('data_dir'), recorded.pop('data_dir')
+  assert config['model'].pop('transform_channels') == 0  # g_a and g_s N wide, as before the field was added
   assert json.loads(json.dumps(config)) == recorded
   assert (REPO / config['init_from']).is_dir()
 

@@ -13,6 +13,7 @@ def get_config():
   config.model.family = 'grm'  # factorized | hyperprior | mean_scale | context | grm
   config.model.norm = 'gsdn'  # gdn | gsdn
   config.model.channels = 192  # N
+  config.model.transform_channels = 0  # g_a and g_s's width where it differs from N (h_a, h_s and z keep N); 0: N
   config.model.latent_channels = 384  # M
   config.model.hidden = 1152  # parameter networks' width: 3M in the paper
   config.model.use_reference = True  # grm only: the global reference (ablation: False)

@@ -39,6 +39,7 @@ class ImageCompressor(nn.Module):
   family: str = 'grm'
   norm: str = 'gsdn'
   channels: int = 192  # N
+  transform_channels: int = 0  # g_a and g_s's width, where wider than h_a's and h_s's; 0: N
   latent_channels: int = 384  # M
   hidden: int = 1152  # width of the parameter networks
   use_reference: bool = True
@@ -65,10 +66,11 @@ class ImageCompressor(nn.Module):
     if self.transform_dtype not in TRANSFORM_DTYPES:
       raise ValueError(f"unknown transform_dtype {self.transform_dtype!r}; expected one of {TRANSFORM_DTYPES}")
     n, m, dtype = self.channels, self.latent_channels, jnp.dtype(self.transform_dtype)
+    width = self.transform_channels or n
     self.g_a = (self.analysis_transform if self.analysis_transform is not None else
-                AnalysisTransform(n, m, self.norm, dtype=dtype))
+                AnalysisTransform(width, m, self.norm, dtype=dtype))
     self.g_s = (self.synthesis_transform if self.synthesis_transform is not None else
-                SynthesisTransform(n, self.norm, dtype=dtype))
+                SynthesisTransform(width, self.norm, dtype=dtype))
     anchors = anchor_lambdas(self.lambda_range, self.gain_anchors) if self.lambda_range else ()
     self.y_gains = GainUnit(m, anchors) if anchors else None
     self.z_gains = GainUnit(n, anchors) if anchors and self.z_gain and family.hyperprior else None

@@ -64,6 +64,7 @@ def check_model_config(config):
       'family': _choice(config, 'family', families.names()),
       'norm': _choice(config, 'norm', NORMS),
       'channels': _integer(config, 'channels', 1, MAX_CHANNELS),
+      'transform_channels': _integer(config, 'transform_channels', 0, MAX_CHANNELS, 0),
       'latent_channels': _integer(config, 'latent_channels', 1, MAX_CHANNELS),
       'hidden': _integer(config, 'hidden', 1, MAX_HIDDEN),
       'use_reference': _flag(config, 'use_reference', True),

@@ -23,7 +23,7 @@ import optax
 import tqdm
 
 from grm_jax import losses, metrics, models, rd_lambda
-from grm_jax.models import saved
+from grm_jax.models import saved, widening
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
 from grm_jax.training import checkpoints, input_pipeline, optim, parallel, params_bundle, provenance
@@ -164,8 +164,9 @@ class Validation:
 
 def _initialize_from(state, optimizer, workdir, model, transforms=None):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
-  parameter bundle (same networks; a fixed-rate model also initialises its variable-rate form, and a variable-rate
-  model one of another lambda range), and a fresh optimiser."""
+  parameter bundle (same networks; a fixed-rate model also initialises its variable-rate form, a variable-rate
+  model one of another lambda range, and narrower g_a and g_s their wider form: models/widening.py), and a
+  fresh optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     source_config, params, meta = saved.read(workdir, transforms)
@@ -178,8 +179,12 @@ def _initialize_from(state, optimizer, workdir, model, transforms=None):
     params = None
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
-  state = _starting_from(state, optimizer, _with_gains_of_this_model(params, model, source_config),
-                         f"init_from: the model in {workdir}")
+  params = _with_gains_of_this_model(params, model, source_config)
+  try:
+    params = widening.widened_transforms(params, state['params'])
+  except ValueError as error:
+    raise GrmError(f"init_from: the model in {workdir} does not match this config's model ({error})") from None
+  state = _starting_from(state, optimizer, params, f"init_from: the model in {workdir}")
   logging.info("initialised from step %d of %s", step, workdir)
   return state
 

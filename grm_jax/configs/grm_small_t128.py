@@ -1,0 +1,17 @@
+"""grm-small-wide with g_a and g_s twice as wide (N=128 in the transforms; h_a, h_s, z, y and the entropy model
+as they are), grown from the shipped grm-small-wide so that it starts coding exactly as that model does
+(models/widening.py), then fine-tuned as grm_small_wide was.
+
+The small synthesis transform cannot reconstruct Kodak better than about 32.5 dB (results/flattening/); CompressAI
+uses N=128 from its lowest qualities. Growing only the transforms keeps everything that codes y, and costs about
+as much a step as the transforms' share of it.
+"""
+from grm_jax.configs import grm_small_wide
+
+
+def get_config():
+  config = grm_small_wide.get_config()
+  config.model.transform_channels = 128
+  config.init_from = 'grm_jax/pretrained/grm-small-wide'
+  config.num_steps = 16000
+  return config
