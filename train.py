@@ -3,10 +3,12 @@
 
 Runs data-parallel over every device that JAX sees. For several hosts, start one process per host with
 --coordinator_address, --num_processes and --process_id (or --distributed on a cluster JAX detects by itself:
-Cloud TPU, SLURM). Re-running the same command resumes from the last checkpoint in the workdir.
+Cloud TPU, SLURM). Re-running the same command resumes from the last checkpoint in the workdir. SIGTERM (a
+scheduler's preemption notice) stops the run with a checkpoint of the step it is at, and exit status 143.
 """
 import logging
 import os
+import signal
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
@@ -38,13 +40,16 @@ def main(argv):
   logging.getLogger('jax').setLevel(logging.WARNING)
   logging.getLogger('absl').setLevel(logging.WARNING)
   from grm_jax.errors import GrmError  # pylint: disable=import-outside-toplevel
-  from grm_jax.training.trainer import train_and_evaluate  # pylint: disable=import-outside-toplevel
+  from grm_jax.training.trainer import TrainingStopped, train_and_evaluate  # pylint: disable=import-outside-toplevel
   try:
     _initialize_distributed()
     train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except GrmError as error:
     print(f"train.py: error: {error}", file=sys.stderr)
     sys.exit(1)
+  except TrainingStopped as stopped:
+    print(f"train.py: {stopped}", file=sys.stderr)
+    sys.exit(128 + signal.SIGTERM)
   except KeyboardInterrupt:
     print("train.py: interrupted; re-run the same command to resume from the last checkpoint", file=sys.stderr)
     sys.exit(130)

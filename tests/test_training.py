@@ -1,6 +1,7 @@
 """Training: every family learns, 4 devices match one, a killed run resumes exactly, multi-process works."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -155,6 +156,28 @@ def test_killed_run_resumes_to_the_state_of_an_uninterrupted_run(tmp_path):
   assert step == steps and saved_config['num_steps'] == steps
   for a, b in zip(expected, got):
     np.testing.assert_array_equal(a, b)
+
+
+def test_sigterm_stops_with_a_checkpoint_of_the_step_it_is_at(tmp_path):
+  """A scheduler's preemption notice loses no steps: the run saves the step it is at, says so and exits 143."""
+  folder = tmp_path / 'images'
+  write_image_folder(folder, count=6)
+  workdir = tmp_path / 'work'
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'PYTHONUNBUFFERED': '1'}
+  process = subprocess.Popen([sys.executable] + _train_args(folder, workdir, 100_000, 50_000), cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  for line in process.stdout:  # logs every 5 steps
+    if line.startswith('step 10/'):
+      break
+  process.send_signal(signal.SIGTERM)
+  _, err = process.communicate(timeout=300)
+  assert process.returncode == 143, err[-3000:]
+  stopped_at = int(re.search(r'stopped by SIGTERM at step (\d+): checkpoint saved', err).group(1))
+  _, _, step = _final_params(workdir)
+  assert 10 <= stopped_at == step < 100_000
+  resumed = run_python(_train_args(folder, workdir, stopped_at + 2, 50_000))
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert f'resumed from the checkpoint of step {stopped_at}' in resumed.stdout + resumed.stderr
 
 
 DISTRIBUTED_SCRIPT = textwrap.dedent('''

@@ -13,7 +13,9 @@ batches in background threads.
 """
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 
 import jax
@@ -34,6 +36,37 @@ AXIS = parallel.AXIS
 
 class TrainingDiverged(GrmError):
   pass
+
+
+class TrainingStopped(Exception):
+  """SIGTERM stopped the run; a checkpoint of the step it stopped at is saved (the message says which)."""
+
+
+class _StopRequest:
+  """SIGTERM (a scheduler's preemption notice, `kill`, `docker stop`) asks the run to stop with a checkpoint of
+  the step it is at, not to die and lose the steps since the last checkpoint. Installed on the main thread only
+  (Python delivers signals there); the handler that was there before is put back afterwards."""
+
+  def __init__(self):
+    self.requested, self._previous = False, None
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    self.requested = True
+
+  def restore(self):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def _stop_here(step, log_every, *reasons):
+  """Whether to stop at this step with a checkpoint. One process decides at any step; several decide together at
+  logging steps (process 0's answer, one collective a logging step)."""
+  if jax.process_count() == 1:
+    return any(reasons)
+  return step % log_every == 0 and _agreed(any(reasons))
 
 
 def init_state(model, optimizer, config):
@@ -360,6 +393,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   session_start = time.perf_counter()
   time_limit = 60.0 * config.get('time_limit_minutes', 0.0)
   pending = PendingMetrics()
+  stop = _StopRequest()
   try:
     batches = loader.iterate(start)
     for step in range(start + 1, config.num_steps + 1):
@@ -368,8 +402,9 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
       replicated, summary = train_step(replicated, images, sample_ids)
       pending.add(step, summary)
       bar.update(1)
-      last = step == config.num_steps or bool(time_limit and step % config.log_every == 0 and _agreed(
-          time.perf_counter() - session_start > time_limit))
+      over_time = bool(time_limit) and step % config.log_every == 0 and (
+          time.perf_counter() - session_start > time_limit)
+      last = step == config.num_steps or _stop_here(step, config.log_every, over_time, stop.requested)
       if step % config.log_every == 0 or last:
         pending.check_finite(checkpoint_manager, workdir)
         summary = pending.mean_and_clear()
@@ -395,11 +430,15 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
         if is_chief:
           provenance.write(workdir, config, step, earlier_seconds + time.perf_counter() - session_start, parent)
       if last:
+        if step < config.num_steps and stop.requested:
+          raise TrainingStopped(f"stopped by SIGTERM at step {step}: checkpoint saved; the same command resumes "
+                                "from it")
         if step < config.num_steps and is_chief:
           say(f"time limit of {config.time_limit_minutes} min reached at step {step}: checkpoint saved; the same "
               "command resumes from it")
         break
   finally:
+    stop.restore()
     bar.close()
     checkpoint_manager.wait_until_finished()
     checkpoint_manager.close()
