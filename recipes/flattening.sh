@@ -17,6 +17,7 @@
 #   recipes/flattening.sh train                  # resumable; the arms one after the other on CORE (default 0)
 #   ARMS="crops256 png" CORE=1 recipes/flattening.sh train
 #   recipes/flattening.sh evaluate               # exports, Kodak with real files at qualities 1-8, the table
+#   ARMS=t128 recipes/flattening.sh evaluate     # one arm again; the table and BD-rates of all
 # RUNS (runs/flattening) holds the workdirs and models, OUT (results/flattening) the curves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +54,7 @@ train() {
 
 evaluate() {
   mkdir -p "$OUT" "$RUNS/models"
-  for arm in $ORDER; do
+  for arm in ${ARMS:-$ORDER}; do
     [ -d "$RUNS/$arm/checkpoints" ] || continue
     rm -rf "$RUNS/models/$arm"  # this recipe's own export, from an earlier evaluate
     $PY -m grm_jax export "$RUNS/$arm" "$RUNS/models/$arm" > /dev/null
