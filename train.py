@@ -44,12 +44,12 @@ def main(argv):
   try:
     _initialize_distributed()
     train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except GrmError as error:
-    print(f"train.py: error: {error}", file=sys.stderr)
-    sys.exit(1)
   except TrainingStopped as stopped:
     print(f"train.py: {stopped}", file=sys.stderr)
     sys.exit(128 + signal.SIGTERM)
+  except GrmError as error:
+    print(f"train.py: error: {error}", file=sys.stderr)
+    sys.exit(1)
   except KeyboardInterrupt:
     print("train.py: interrupted; re-run the same command to resume from the last checkpoint", file=sys.stderr)
     sys.exit(130)

@@ -36,8 +36,7 @@ def _estimate(args):
     codec = grm_jax.load(weights)
     config, model, params = codec.config, codec.model, codec.params
   forward = evaluation.make_forward(model)
-  print(f"model: {config.model.family} (N={config.model.channels}, M={config.model.latent_channels}, "
-        f"{config.model.norm}), weights: {weights}")
+  print(f"model: {config.model.family} ({_widths(config.model)}, {config.model.norm}), weights: {weights}")
   for path, image in _read_images(args.images):
     row = evaluation.estimate_image(forward, params, path, image)
     print(f"{path}: {image.shape[1]}x{image.shape[0]}  estimated {row['bpp']:.4f} bpp  PSNR {row['psnr']:.2f} dB  "
@@ -61,6 +60,13 @@ class _ProgressBar:
   def close(self):
     if self.bar is not None:
       self.bar.close()
+
+
+def _widths(model_config):
+  """N and M, and g_a and g_s's width where it differs from N."""
+  transforms = model_config.get('transform_channels', 0)
+  wider = f", g_a/g_s {transforms}" if transforms and transforms != model_config.channels else ''
+  return f"N={model_config.channels}{wider}, M={model_config.latent_channels}"
 
 
 def _model_for_file(header, path):
@@ -186,8 +192,7 @@ def _roundtrip(args):
     outputs.target(name, inputs=args.images, force=args.force)
   model, codec, lambda_ = _codec_for_lambda(args)
   knob = f", lambda {lambda_:.5g} of {codec.lambda_range[0]:g}-{codec.lambda_range[1]:g}" if codec.variable_rate else ''
-  print(f"model: {zoo.display_name(model)} ({codec.family}, N={codec.config.model.channels}, "
-        f"M={codec.config.model.latent_channels}{knob})")
+  print(f"model: {zoo.display_name(model)} ({codec.family}, {_widths(codec.config.model)}{knob})")
   for path, image in _read_images(args.images):
     stem = pathlib.Path(path).stem
     encoded, decoded, encode_seconds, decode_seconds = evaluation.timed_round_trip(codec, image, lambda_)

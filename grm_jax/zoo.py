@@ -8,7 +8,7 @@ import json
 import os
 import pathlib
 
-from grm_jax import rd_lambda
+from grm_jax import model_hashes, rd_lambda
 from grm_jax.errors import GrmError
 
 MODELS = pathlib.Path(__file__).resolve().parent / 'pretrained'
@@ -93,10 +93,9 @@ def shipped():
 
 def find_by_hash(hash_prefix):
   """The shipped model whose hash starts with hash_prefix (the 8 bytes a .grm header carries), or None."""
-  from grm_jax.models import saved  # pylint: disable=import-outside-toplevel  # jax: only when decoding
   for entry in shipped():
     try:
-      hashes = saved.file_hashes(entry['meta'])
+      hashes = model_hashes.file_hashes(entry['meta'])
     except ValueError:
       continue  # not a model this version can load; loading it would say why
     if any(h.startswith(hash_prefix) for h in hashes):

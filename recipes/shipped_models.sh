@@ -13,11 +13,17 @@
 #   SIZE=medium recipes/shipped_models.sh evaluate    # Kodak with real files at qualities 1-8, BD-rates
 # FAMILIES (default "grm context") run one after the other on CORE (default 0). RUNS (runs/SIZE) holds the
 # workdirs and logs, MODELS (RUNS/models) the exports, OUT (results/kodak) the curves, FAMILY_SIZE.json.
+# (The shipped wide models were trained by this recipe's former form in runs/wide, context-small-wide as the
+# wide-8k arm of recipes/flattening.sh, the same config.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 SIZE=${SIZE:?SIZE=small_wide, small_t128 or medium}
-[ -f "configs/grm_$SIZE.py" ] || { echo "SIZE=$SIZE: no configs/grm_$SIZE.py" >&2; exit 2; }
+case $SIZE in
+  small_wide | small_t128 | medium) ;;
+  *) echo "SIZE is small_wide, small_t128 or medium" >&2; exit 2 ;;
+esac
+SUFFIX=${SIZE//_/-}  # the models' names: FAMILY-SUFFIX
 RUNS=${RUNS:-runs/$SIZE}
 MODELS=${MODELS:-$RUNS/models}
 OUT=${OUT:-results/kodak}
@@ -30,15 +36,15 @@ train() {
   mkdir -p "$RUNS"
   for family in $FAMILIES; do
     nice taskset -c "${CORE:-0}" $PY train.py --config "configs/${family}_$SIZE.py" --config.data_dir="$DATA" \
-        --workdir "$RUNS/$family" >> "$RUNS/$family.log" 2>&1
+        --config.loader_workers=1 --workdir "$RUNS/$family" >> "$RUNS/$family.log" 2>&1
   done
 }
 
 export_models() {
   mkdir -p "$MODELS"
   for family in $FAMILIES; do
-    rm -rf "$MODELS/$family-${SIZE//_/-}"  # this recipe's own export, from an earlier run
-    $PY -m grm_jax export "$RUNS/$family" "$MODELS/$family-${SIZE//_/-}" --portable --dtype float16 \
+    rm -rf "$MODELS/$family-$SUFFIX"  # this recipe's own export, from an earlier run
+    $PY -m grm_jax export "$RUNS/$family" "$MODELS/$family-$SUFFIX" --portable --dtype float16 \
         --calibration-data "$DATA" > /dev/null
   done
 }
@@ -46,8 +52,8 @@ export_models() {
 evaluate() {
   for family in $FAMILIES; do
     lambdas=$(for l in $QUALITIES; do echo --lambda $l; done)
-    $PY evaluate.py --force --model "$MODELS/$family-${SIZE//_/-}" $lambdas --data "$KODAK" \
-        --name "$family-${SIZE//_/-}" --out "$OUT/${family}_$SIZE.json"
+    $PY evaluate.py --force --model "$MODELS/$family-$SUFFIX" $lambdas --data "$KODAK" \
+        --name "$family-$SUFFIX" --out "$OUT/${family}_$SIZE.json"
   done
   $PY benchmarks/rd_table.py results/kodak/grm_small.json "$OUT"/*_"$SIZE".json
   # Pillow's curves are deterministic: those of the shipped models' evaluation (make kodak) serve here.

@@ -164,13 +164,15 @@ def test_sigterm_stops_with_a_checkpoint_of_the_step_it_is_at(tmp_path):
   write_image_folder(folder, count=6)
   workdir = tmp_path / 'work'
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'PYTHONUNBUFFERED': '1'}
-  process = subprocess.Popen([sys.executable] + _train_args(folder, workdir, 100_000, 50_000), cwd=REPO, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  for line in process.stdout:  # logs every 5 steps
-    if line.startswith('step 10/'):
-      break
-  process.send_signal(signal.SIGTERM)
-  _, err = process.communicate(timeout=300)
+  with open(tmp_path / 'err.txt', 'w') as err_file:  # stderr to a file: a full pipe would stall the run
+    process = subprocess.Popen([sys.executable] + _train_args(folder, workdir, 100_000, 50_000), cwd=REPO,
+                               env=env, stdout=subprocess.PIPE, stderr=err_file, text=True)
+    for line in process.stdout:  # logs every 5 steps; ends if the run does
+      if line.startswith('step 10/'):
+        break
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=300)
+  err = (tmp_path / 'err.txt').read_text()
   assert process.returncode == 143, err[-3000:]
   stopped_at = int(re.search(r'stopped by SIGTERM at step (\d+): checkpoint saved', err).group(1))
   _, _, step = _final_params(workdir)
@@ -212,6 +214,47 @@ def test_two_processes_train_together(tmp_path):
   assert len(first.files) > 10
   for name in first.files:
     np.testing.assert_array_equal(first[name], second[name])
+
+
+PREEMPTED_SCRIPT = textwrap.dedent('''
+    import sys, jax
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+    jax.distributed.initialize(sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
+    from grm_jax.configs import tiny
+    from grm_jax.training import trainer
+    config = tiny.get_config()
+    config.train_data, config.num_steps, config.batch_size = 'folder:' + sys.argv[3], 100_000, 4
+    config.checkpoint_every, config.log_every = 5, 5
+    try:
+      trainer.train_and_evaluate(config, sys.argv[4])
+    except trainer.TrainingStopped as stopped:
+      print(stopped)
+      sys.exit(143)
+''')
+
+
+def test_sigterm_to_one_of_several_processes_stops_them_all_at_one_step(tmp_path):
+  """jax.distributed's preemption service: the process a scheduler signals and the others stop together."""
+  folder = tmp_path / 'images'
+  write_image_folder(folder, count=6)
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
+  processes = [subprocess.Popen([sys.executable, '-c', PREEMPTED_SCRIPT, f'127.0.0.1:{port}', str(i), str(folder),
+                                 str(tmp_path / 'work')], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for i in range(2)]
+  deadline = time.time() + 300
+  while time.time() < deadline and not any(p.poll() is not None for p in processes):
+    if any(int(c.name) >= 10 for c in (tmp_path / 'work' / 'checkpoints').glob('*') if c.name.isdigit()):
+      break
+    time.sleep(0.05)
+  processes[1].send_signal(signal.SIGTERM)
+  outputs = [p.communicate(timeout=300)[0] for p in processes]
+  assert [p.returncode for p in processes] == [143, 143], outputs[0][-2000:] + outputs[1][-2000:]
+  steps = [int(re.search(r'stopped by SIGTERM at step (\d+)', out).group(1)) for out in outputs]
+  _, _, saved = _final_params(tmp_path / 'work')
+  assert steps[0] == steps[1] == saved and 10 <= saved < 100_000
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):

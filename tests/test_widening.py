@@ -46,8 +46,8 @@ def test_the_widened_model_codes_exactly_as_the_narrow_one_and_its_new_channels_
 
   gradient = jax.grad(loss)(grown)
   for layer in ('conv_1', 'conv_2', 'conv_3'):  # the zero weights from new channels into old ones
-    assert np.abs(gradient['g_a'][layer]['kernel'][:, :, 8:]).max() > 0, layer
-  assert np.abs(gradient['g_s']['deconv_3']['kernel'][:, :, 8:]).max() > 0
+    assert np.abs(gradient['g_a'][layer]['kernel'][:, :, 8:, :8]).max() > 0, layer
+  assert np.abs(gradient['g_s']['deconv_3']['kernel'][:, :, 8:]).max() > 0  # 3 outputs, all old
 
 
 def test_a_wider_model_is_not_narrowed():

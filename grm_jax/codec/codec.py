@@ -18,11 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grm_jax import image_io, models, rd_lambda
+from grm_jax import image_io, model_hashes, models, rd_lambda
 from grm_jax.codec import bitstream, entropy_paths, latent_coders, layout, memory, model_dir
 from grm_jax.codec.latent_coders import Stopwatch
 from grm_jax.errors import GrmError
-from grm_jax.models import saved
 
 
 @dataclasses.dataclass
@@ -50,8 +49,12 @@ class Codec:
     (models.build)."""
     self.config, self.meta, self.tables = config, meta, tables
     self.model = models.build(config, transform_dtype='float32', transforms=transforms)  # however it trained
-    self.family, self.model_hash = config.model.family, bytes.fromhex(meta['model_hash'])[:8]
-    self.file_hashes = {bytes.fromhex(h)[:8] for h in saved.file_hashes(meta)}  # what files it wrote name
+    try:
+      hashes = model_hashes.file_hashes(meta)
+    except ValueError as error:
+      raise GrmError(str(error)) from None
+    self.family, self.model_hash = config.model.family, bytes.fromhex(hashes[0])[:8]
+    self.file_hashes = {bytes.fromhex(h)[:8] for h in hashes}  # what files it wrote name
     self.params = jax.device_put(params)
     family = self.model.family_spec
     # y's entropy path, float or portable; the factorized family has none (its y is coded from tables alone).

@@ -8,22 +8,20 @@ dtype of the model the config describes, all finite; anything else is one line n
   MODEL_DIR/tables.npz      the entropy coding tables (codec/tables.py; checked by codec/model_checks.py)
   MODEL_DIR/model.json      the model hash and how the model was made (steps, data, wall time, machine)
 The hash (SHA-256 over the first three) goes into every .grm header, so a file is never decoded with another model.
-model.json's former_hashes, where present, are the hashes the files had before an edit that changed no parameter
-or table (config.json's record of where the model trained): files written then still decode.
+model.json's former_hashes: grm_jax/model_hashes.py.
 """
 import contextlib
 import hashlib
 import json
 import math
 import pathlib
-import re
 
 import jax
 import ml_collections
 import numpy as np
 from flax import serialization
 
-from grm_jax import models
+from grm_jax import model_hashes, models
 from grm_jax.errors import GrmError
 from grm_jax.models import schema
 
@@ -35,8 +33,6 @@ PARAM_DTYPES = ('float32', 'float16')
 MAX_JSON_BYTES = 1 << 20
 MAX_PARAMS_BYTES = 256 << 20  # three times the paper-size model's float32 parameters
 MAX_TABLES_BYTES = 512 << 20
-MAX_FORMER_HASHES = 16
-HASH_HEX = re.compile('[0-9a-f]{64}')
 
 
 def content_hash(payloads):
@@ -108,22 +104,10 @@ def read_files(model_dir):
   if content_hash(payloads) != meta.get('model_hash'):
     raise GrmError(f"{model_dir}: files do not match the model hash in model.json (damaged or edited)")
   try:
-    file_hashes(meta)
+    model_hashes.file_hashes(meta)
   except ValueError as error:
     raise GrmError(f"{model_dir}: {error}") from None
   return payloads, meta
-
-
-def file_hashes(meta):
-  """The hashes a .grm file of this model may name, as hex: model_hash first (what new files name), then
-  former_hashes. A ValueError where they are not SHA-256 hex digests, or former_hashes not a short list."""
-  former = meta.get('former_hashes', [])
-  if not isinstance(former, list) or len(former) > MAX_FORMER_HASHES:
-    raise ValueError(f"model.json: former_hashes must be a list of at most {MAX_FORMER_HASHES} hashes")
-  hashes = [meta.get('model_hash'), *former]
-  if not all(isinstance(h, str) and HASH_HEX.fullmatch(h) for h in hashes):
-    raise ValueError("model.json: a model hash that is not a SHA-256 hex digest")
-  return hashes
 
 
 @contextlib.contextmanager

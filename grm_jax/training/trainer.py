@@ -38,35 +38,45 @@ class TrainingDiverged(GrmError):
   pass
 
 
-class TrainingStopped(Exception):
+class TrainingStopped(GrmError):
   """SIGTERM stopped the run; a checkpoint of the step it stopped at is saved (the message says which)."""
 
 
-class _StopRequest:
-  """SIGTERM (a scheduler's preemption notice, `kill`, `docker stop`) asks the run to stop with a checkpoint of
-  the step it is at, not to die and lose the steps since the last checkpoint. Installed on the main thread only
-  (Python delivers signals there); the handler that was there before is put back afterwards."""
+class _Preemption:
+  """SIGTERM (a scheduler's preemption notice, `kill`, `docker stop`) stops the run at the step it is at, with a
+  checkpoint, instead of losing the steps since the last one.
+
+  One process: a Python handler, on the main thread only (Python delivers signals there), the handler before it
+  put back afterwards; a second SIGTERM ends the process as usual. Several processes: jax.distributed's preemption
+  service owns SIGTERM, and its sync point has every process stop at the same step.
+  """
 
   def __init__(self):
-    self.requested, self._previous = False, None
-    if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    self.requested, self._previous, self._installed = False, None, False
+    self._sync = jax.process_count() > 1
+    if not self._sync and threading.current_thread() is threading.main_thread():
+      self._previous = signal.getsignal(signal.SIGTERM)
+      signal.signal(signal.SIGTERM, self._handle)
+      self._installed = True
 
   def _handle(self, signum, frame):
     del signum, frame
     self.requested = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+  def reached(self, step):
+    """Whether to stop at this step: the same answer on every process."""
+    if self._sync and not self.requested:
+      from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+      try:
+        self.requested = multihost_utils.reached_preemption_sync_point(step)
+      except RuntimeError:  # the preemption service is off (jax_enable_preemption_service): SIGTERM ends the run
+        self._sync = False
+    return self.requested
 
   def restore(self):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
-
-
-def _stop_here(step, log_every, *reasons):
-  """Whether to stop at this step with a checkpoint. One process decides at any step; several decide together at
-  logging steps (process 0's answer, one collective a logging step)."""
-  if jax.process_count() == 1:
-    return any(reasons)
-  return step % log_every == 0 and _agreed(any(reasons))
+    if self._installed:
+      signal.signal(signal.SIGTERM, self._previous if self._previous is not None else signal.SIG_DFL)
 
 
 def init_state(model, optimizer, config):
@@ -213,10 +223,11 @@ def _initialize_from(state, optimizer, workdir, model, transforms=None):
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
   params = _with_gains_of_this_model(params, model, source_config)
-  try:
-    params = widening.widened_transforms(params, state['params'])
-  except ValueError as error:
-    raise GrmError(f"init_from: the model in {workdir} does not match this config's model ({error})") from None
+  if transforms is None:  # the shipped transforms only: a researcher's own layers may not widen this way
+    try:
+      params = widening.widened_transforms(params, state['params'])
+    except ValueError as error:
+      raise GrmError(f"init_from: the model in {workdir} does not match this config's model ({error})") from None
   state = _starting_from(state, optimizer, params, f"init_from: the model in {workdir}")
   logging.info("initialised from step %d of %s", step, workdir)
   return state
@@ -393,7 +404,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   session_start = time.perf_counter()
   time_limit = 60.0 * config.get('time_limit_minutes', 0.0)
   pending = PendingMetrics()
-  stop = _StopRequest()
+  preemption = _Preemption()
   try:
     batches = loader.iterate(start)
     for step in range(start + 1, config.num_steps + 1):
@@ -402,9 +413,9 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
       replicated, summary = train_step(replicated, images, sample_ids)
       pending.add(step, summary)
       bar.update(1)
-      over_time = bool(time_limit) and step % config.log_every == 0 and (
-          time.perf_counter() - session_start > time_limit)
-      last = step == config.num_steps or _stop_here(step, config.log_every, over_time, stop.requested)
+      preempted = preemption.reached(step)
+      last = step == config.num_steps or preempted or bool(time_limit and step % config.log_every == 0 and _agreed(
+          time.perf_counter() - session_start > time_limit))
       if step % config.log_every == 0 or last:
         pending.check_finite(checkpoint_manager, workdir)
         summary = pending.mean_and_clear()
@@ -430,7 +441,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
         if is_chief:
           provenance.write(workdir, config, step, earlier_seconds + time.perf_counter() - session_start, parent)
       if last:
-        if step < config.num_steps and stop.requested:
+        if step < config.num_steps and preempted:
           raise TrainingStopped(f"stopped by SIGTERM at step {step}: checkpoint saved; the same command resumes "
                                 "from it")
         if step < config.num_steps and is_chief:
@@ -438,10 +449,10 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
               "command resumes from it")
         break
   finally:
-    stop.restore()
     bar.close()
     checkpoint_manager.wait_until_finished()
     checkpoint_manager.close()
     if writer is not None:
       writer.close()
+    preemption.restore()  # after the last checkpoint is written
   return parallel.to_host(replicated)
