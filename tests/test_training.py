@@ -182,31 +182,38 @@ def test_sigterm_stops_with_a_checkpoint_of_the_step_it_is_at(tmp_path):
   assert f'resumed from the checkpoint of step {stopped_at}' in resumed.stdout + resumed.stderr
 
 
-DISTRIBUTED_SCRIPT = textwrap.dedent('''
+TWO_PROCESSES = textwrap.dedent('''
     import sys, jax, numpy as np
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')
     jax.distributed.initialize(sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
     from grm_jax.configs import tiny
     from grm_jax.training import trainer
     config = tiny.get_config()
-    config.train_data, config.num_steps, config.batch_size = 'folder:' + sys.argv[3], 4, 4
-    config.checkpoint_every, config.log_every = 100, 2
-    state = trainer.train_and_evaluate(config, sys.argv[4])
-    np.savez(sys.argv[5], *jax.tree_util.tree_leaves(state['params']))
+    config.train_data, config.batch_size = 'folder:' + sys.argv[3], 4
 ''')
+
+
+def _start_two_processes(script, folder, workdir, *per_process):
+  """Two processes of TWO_PROCESSES + script on this machine's CPU, argv: coordinator, process id, folder, workdir,
+  then per_process formatted with the process id i."""
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
+  return [subprocess.Popen([sys.executable, '-c', TWO_PROCESSES + textwrap.dedent(script), f'127.0.0.1:{port}',
+                            str(i), str(folder), str(workdir), *(a.format(i=i) for a in per_process)],
+                           cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+          for i in range(2)]
 
 
 def test_two_processes_train_together(tmp_path):
   folder = tmp_path / 'images'
   write_image_folder(folder, count=6)
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
-  processes = [subprocess.Popen([sys.executable, '-c', DISTRIBUTED_SCRIPT, f'127.0.0.1:{port}', str(i),
-                                 str(folder), str(tmp_path / 'work'), str(tmp_path / f'params{i}.npz')],
-                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for i in range(2)]
+  processes = _start_two_processes('''
+      config.num_steps, config.checkpoint_every, config.log_every = 4, 100, 2
+      state = trainer.train_and_evaluate(config, sys.argv[4])
+      np.savez(sys.argv[5], *jax.tree_util.tree_leaves(state['params']))
+  ''', folder, tmp_path / 'work', str(tmp_path / 'params{i}.npz'))
   outputs = [p.communicate(timeout=400)[0] for p in processes]
   assert all(p.returncode == 0 for p in processes), outputs[0][-2000:] + outputs[1][-2000:]
   assert 'step 4/4' in outputs[0] and 'step 4/4' not in outputs[1]  # only process 0 logs
@@ -216,34 +223,18 @@ def test_two_processes_train_together(tmp_path):
     np.testing.assert_array_equal(first[name], second[name])
 
 
-PREEMPTED_SCRIPT = textwrap.dedent('''
-    import sys, jax
-    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
-    jax.distributed.initialize(sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
-    from grm_jax.configs import tiny
-    from grm_jax.training import trainer
-    config = tiny.get_config()
-    config.train_data, config.num_steps, config.batch_size = 'folder:' + sys.argv[3], 100_000, 4
-    config.checkpoint_every, config.log_every = 5, 5
-    try:
-      trainer.train_and_evaluate(config, sys.argv[4])
-    except trainer.TrainingStopped as stopped:
-      print(stopped)
-      sys.exit(143)
-''')
-
-
 def test_sigterm_to_one_of_several_processes_stops_them_all_at_one_step(tmp_path):
   """jax.distributed's preemption service: the process a scheduler signals and the others stop together."""
   folder = tmp_path / 'images'
   write_image_folder(folder, count=6)
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
-  processes = [subprocess.Popen([sys.executable, '-c', PREEMPTED_SCRIPT, f'127.0.0.1:{port}', str(i), str(folder),
-                                 str(tmp_path / 'work')], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for i in range(2)]
+  processes = _start_two_processes('''
+      config.num_steps, config.checkpoint_every, config.log_every = 100_000, 5, 5
+      try:
+        trainer.train_and_evaluate(config, sys.argv[4])
+      except trainer.TrainingStopped as stopped:
+        print(stopped)
+        sys.exit(143)
+  ''', folder, tmp_path / 'work')
   deadline = time.time() + 300
   while time.time() < deadline and not any(p.poll() is not None for p in processes):
     if any(int(c.name) >= 10 for c in (tmp_path / 'work' / 'checkpoints').glob('*') if c.name.isdigit()):
