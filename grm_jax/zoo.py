@@ -30,6 +30,15 @@ def resolve(name_or_path=None):
   raise GrmError(f"{name_or_path}: neither a model directory nor a shipped model (shipped: {shipped})")
 
 
+def source_folder(name_or_path):
+  """What init_from names: a path where one exists, else a shipped model of that name, else the path as given (the
+  caller says what is missing). A config can then name a shipped model wherever the run starts."""
+  path = pathlib.Path(name_or_path)
+  if not path.exists() and path.parent == pathlib.Path('.') and (MODELS / path).is_dir():
+    return str(MODELS / path)
+  return str(name_or_path)
+
+
 def resolve_for_lambda(name_or_path, lambda_):
   """The model for a file at lambda_: as resolve(); but where no model is named and the default cannot code at
   lambda_, the shipped model of the default's family that can (the narrowest range: a model covering less of the

@@ -165,6 +165,14 @@ def test_the_wide_models_config_is_the_one_they_trained_with(name):
   assert (REPO / config['init_from']).is_dir()
 
 
+def test_init_from_takes_a_shipped_models_name_and_a_path_first(tmp_path, monkeypatch):
+  assert zoo.source_folder('grm-small-wide') == str(zoo.MODELS / 'grm-small-wide')
+  monkeypatch.chdir(tmp_path)
+  (tmp_path / 'grm-small-wide').mkdir()  # a run of the user's of the same name wins
+  assert zoo.source_folder('grm-small-wide') == 'grm-small-wide'
+  assert zoo.source_folder('runs/nothing') == 'runs/nothing'  # the trainer says what is missing
+
+
 def test_compress_without_a_model_codes_a_top_quality_with_the_wide_model_and_decompress_finds_it(
     tmp_path, capsys):
   crop = tmp_path / 'crop.png'

@@ -5,5 +5,5 @@ from grm_jax.configs import grm_small_t128
 def get_config():
   config = grm_small_t128.get_config()
   config.model.family = 'context'
-  config.init_from = 'grm_jax/pretrained/context-small-wide'
+  config.init_from = 'context-small-wide'
   return config

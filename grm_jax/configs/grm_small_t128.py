@@ -12,6 +12,6 @@ from grm_jax.configs import grm_small_wide
 def get_config():
   config = grm_small_wide.get_config()
   config.model.transform_channels = 128
-  config.init_from = 'grm_jax/pretrained/grm-small-wide'
+  config.init_from = 'grm-small-wide'  # a shipped model's name: wherever the run starts
   config.num_steps = 16000
   return config

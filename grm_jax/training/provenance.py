@@ -10,6 +10,7 @@ import sys
 
 import jax
 
+from grm_jax import zoo
 from grm_jax.errors import GrmError
 
 
@@ -53,4 +54,4 @@ def parent(config):
   The path is kept as given: a relative one says nothing of the machine the run was on."""
   if not config.get('init_from'):
     return None
-  return {'path': config.init_from, **read(config.init_from)}
+  return {'path': config.init_from, **read(zoo.source_folder(config.init_from))}

@@ -24,7 +24,7 @@ import numpy as np
 import optax
 import tqdm
 
-from grm_jax import losses, metrics, models, rd_lambda
+from grm_jax import losses, metrics, models, rd_lambda, zoo
 from grm_jax.models import saved, widening
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
@@ -372,7 +372,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   elif initial_params is not None:
     state = _starting_from(state, optimizer, initial_params, "initial_params")
   elif config.get('init_from'):
-    state = _initialize_from(state, optimizer, config.init_from, model, transforms)
+    state = _initialize_from(state, optimizer, zoo.source_folder(config.init_from), model, transforms)
   if start >= config.num_steps:
     logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
     checkpoint_manager.close()
