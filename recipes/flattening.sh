@@ -13,6 +13,7 @@
 #   crops256  wide on 256x256 crops, batch 2 (the same pixels a step)
 #   png       wide on the PNG photographs only (urban100_rest; the rest of the training set is JPEG)
 #   t128      wide with g_a and g_s grown to 128 channels (models/widening.py: it starts as the narrow model codes)
+#   t128-8k   the same, resumed to 8000 steps (against wide-8k)
 #
 #   recipes/flattening.sh train                  # resumable; the arms one after the other on CORE (default 0)
 #   ARMS="crops256 png" CORE=1 recipes/flattening.sh train
@@ -27,28 +28,29 @@ OUT=${OUT:-results/flattening}
 DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
 QUALITIES="0.0018 0.0035 0.0067 0.013 0.025 0.0483 0.0932 0.18"  # CompressAI's lambdas, qualities 1 to 8
-declare -A ARM=(  # each arm's change to configs/context_small_wide.py, 4000 steps unless STEPS says
+declare -A ARM=(  # each arm's change to configs/context_small_wide.py, 4000 steps; an arm X-8k resumes X to 8000
   [wide]=""
-  [wide-8k]=""
   [top]="--config.model.lambda_range=(0.0483,0.18) --config.model.gain_anchors=2"
   [crops256]="--config.patch_size=256 --config.batch_size=2"
   [png]="--config.train_data=folder:urban100_rest"
   [t128]="--config.model.transform_channels=128"
 )
-declare -A STEPS=([wide-8k]=8000)
 declare -A LAMBDAS=([top]="0.0483 0.0932 0.18")
-ORDER="wide wide-8k top crops256 png t128"
+ORDER="wide wide-8k top crops256 png t128 t128-8k"
 
 train() {
   for arm in ${ARMS:-$ORDER}; do
-    if [ "$arm" = wide-8k ] && [ ! -d "$RUNS/wide-8k" ]; then
-      $PY -c "import json, sys; sys.exit(json.load(open('$RUNS/wide/provenance.json'))['steps'] != 4000)" 2>/dev/null ||
-          { echo "wide-8k resumes wide at step 4000: train wide first" >&2; exit 1; }
-      rm -rf "$RUNS/wide-8k.copy" && cp -r "$RUNS/wide" "$RUNS/wide-8k.copy" && mv "$RUNS/wide-8k.copy" "$RUNS/wide-8k"
+    base=${arm%-8k} steps=4000
+    if [ "$arm" != "$base" ]; then
+      steps=8000
+      if [ ! -d "$RUNS/$arm" ]; then
+        $PY -c "import json, sys; sys.exit(json.load(open('$RUNS/$base/provenance.json'))['steps'] != 4000)" \
+            2>/dev/null || { echo "$arm resumes $base at step 4000: train $base first" >&2; exit 1; }
+        rm -rf "$RUNS/$arm.copy" && cp -r "$RUNS/$base" "$RUNS/$arm.copy" && mv "$RUNS/$arm.copy" "$RUNS/$arm"
+      fi
     fi
     nice taskset -c "${CORE:-0}" $PY train.py --config configs/context_small_wide.py --config.data_dir="$DATA" \
-        --config.num_steps="${STEPS[$arm]:-4000}" --workdir "$RUNS/$arm" ${ARM[$arm]?unknown arm $arm} \
-        >> "$RUNS/$arm.log" 2>&1
+        --config.num_steps=$steps --workdir "$RUNS/$arm" ${ARM[$base]?unknown arm $arm} >> "$RUNS/$arm.log" 2>&1
   done
 }
 
