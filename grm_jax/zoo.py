@@ -24,7 +24,7 @@ def resolve(name_or_path=None):
   path = pathlib.Path(name_or_path)
   if path.is_dir():
     return path
-  if path.parent == pathlib.Path('.') and (MODELS / path).is_dir():
+  if _shipped_named(path):
     return MODELS / path
   shipped = ', '.join(names()) or 'none'
   raise GrmError(f"{name_or_path}: neither a model directory nor a shipped model (shipped: {shipped})")
@@ -34,9 +34,12 @@ def source_folder(name_or_path):
   """What init_from names: a path where one exists, else a shipped model of that name, else the path as given (the
   caller says what is missing). A config can then name a shipped model wherever the run starts."""
   path = pathlib.Path(name_or_path)
-  if not path.exists() and path.parent == pathlib.Path('.') and (MODELS / path).is_dir():
-    return str(MODELS / path)
-  return str(name_or_path)
+  return str(MODELS / path if not path.exists() and _shipped_named(path) else path)
+
+
+def _shipped_named(path):
+  """Whether a bare name (no folder in it) is a shipped model's."""
+  return path.parent == pathlib.Path('.') and (MODELS / path).is_dir()
 
 
 def resolve_for_lambda(name_or_path, lambda_):

@@ -53,8 +53,8 @@ class Codec:
       hashes = model_hashes.file_hashes(meta)
     except ValueError as error:
       raise GrmError(str(error)) from None
-    self.family, self.model_hash = config.model.family, bytes.fromhex(hashes[0])[:8]
-    self.file_hashes = {bytes.fromhex(h)[:8] for h in hashes}  # what files it wrote name
+    self.file_hashes = tuple(bytes.fromhex(h)[:8] for h in hashes)  # what files it wrote name, newest first
+    self.family, self.model_hash = config.model.family, self.file_hashes[0]
     self.params = jax.device_put(params)
     family = self.model.family_spec
     # y's entropy path, float or portable; the factorized family has none (its y is coded from tables alone).
@@ -144,7 +144,7 @@ class Codec:
     progress: as in encode."""
     header, strings = bitstream.unpack(bytes(data))
     bitstream.check_pixel_limit(header, max_pixels)
-    fold, seen, y_shape = _checked_layout(header, self.file_hashes, self.model_hash, self.arithmetic)
+    fold, seen, y_shape = _checked_layout(header, self.file_hashes, self.arithmetic)
     z_shape = tuple(s // 4 for s in y_shape) if self.z_coder is not None else (0, 0)
     if header.z_shape != z_shape or len(strings) != (2 if self.z_coder is not None else 1):
       raise GrmError("damaged .grm file (latent shapes do not match the image size)")
@@ -186,11 +186,12 @@ def _checked_image(image):
   return image
 
 
-def _checked_layout(header, file_hashes, model_hash, arithmetic):
-  """(fold, size the transforms see, y's shape) of a file this model wrote; a GrmError for any other."""
+def _checked_layout(header, file_hashes, arithmetic):
+  """(fold, size the transforms see, y's shape) of a file this model wrote (one of file_hashes, the model's own
+  first); a GrmError for any other."""
   if header.model_hash not in file_hashes:
     raise GrmError(f"this file was written by another model (model hash {header.model_hash.hex()}, "
-                   f"this model is {model_hash.hex()})")
+                   f"this model is {file_hashes[0].hex()})")
   if header.version > 1 and header.arithmetic != arithmetic:
     raise GrmError(f"damaged .grm file (its entropy path arithmetic is {bitstream.ARITHMETIC[header.arithmetic]}, "
                    f"this model's is {bitstream.ARITHMETIC[arithmetic]})")
