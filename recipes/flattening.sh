@@ -10,6 +10,8 @@
 #   wide-8k   the same, resumed to 8000 steps (more steps)
 #   top       only the top of the range (0.0483-0.18, 2 anchors): all of the steps where wide spends about 29%
 #             (2 of its 7 anchor intervals; what sharing the gains over the whole range costs the top)
+#   fixed     a fixed-rate model at the top lambda (0.18) alone: every step there, no gains (models/gain_folding.py
+#             folds context-small's, extrapolated to 0.18, into its layers)
 #   crops256  wide on 256x256 crops, batch 2 (the same pixels a step)
 #   png       wide on the PNG photographs only (urban100_rest; the rest of the training set is JPEG)
 #   t128      wide with g_a and g_s grown to 128 channels (models/widening.py: it starts as the narrow model codes)
@@ -31,12 +33,13 @@ QUALITIES="0.0018 0.0035 0.0067 0.013 0.025 0.0483 0.0932 0.18"  # CompressAI's 
 declare -A ARM=(  # each arm's change to configs/context_small_wide.py, 4000 steps; an arm X-8k resumes X to 8000
   [wide]=""
   [top]="--config.model.lambda_range=(0.0483,0.18) --config.model.gain_anchors=2"
+  [fixed]="--config.model.lambda_range=() --config.lambda_=0.18"
   [crops256]="--config.patch_size=256 --config.batch_size=2"
   [png]="--config.train_data=folder:urban100_rest"
   [t128]="--config.model.transform_channels=128"
 )
-declare -A LAMBDAS=([top]="0.0483 0.0932 0.18")
-ORDER="wide wide-8k top crops256 png t128 t128-8k"
+declare -A LAMBDAS=([top]="0.0483 0.0932 0.18" [fixed]="0.18")
+ORDER="wide wide-8k top fixed crops256 png t128 t128-8k"
 
 train() {
   for arm in ${ARMS:-$ORDER}; do

@@ -99,7 +99,7 @@ def test_a_converted_fixed_rate_model_is_the_same_model_at_its_own_lambda(tmp_pa
   fixed_model, fixed_params = _init(fixed)
   variable = _config()
   variable_model, _ = _init(variable)
-  params = trainer._with_gains_of_this_model(fixed_params, variable_model, fixed.to_dict())
+  params = trainer._with_gains_of_this_model(fixed_params, variable_model, fixed.to_dict(), fixed.lambda_)
   x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
   want = fixed_model.apply({'params': fixed_params}, x)
   got = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), 0.0067))
@@ -107,6 +107,33 @@ def test_a_converted_fixed_rate_model_is_the_same_model_at_its_own_lambda(tmp_pa
   assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
   lower = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), RANGE[0]))
   assert float(lower['bpp']) < float(got['bpp'])  # and it is a knob before any fine-tuning
+
+
+def _trained_gains(params, seed=1):
+  """Gains as training leaves them: not linear in log(lambda), as at initialisation."""
+  rng = np.random.default_rng(seed)
+  return {name: ({part: value + 0.1 * rng.normal(size=value.shape).astype(np.float32)
+                  for part, value in unit.items()} if name.endswith('_gains') else unit)
+          for name, unit in params.items()}
+
+
+@pytest.mark.parametrize('family', ['mean_scale', 'grm'])
+def test_a_variable_rate_model_folded_at_one_lambda_is_that_fixed_rate_model(family):
+  variable = _config(family)
+  variable_model, variable_params = _init(variable)
+  variable_params = _trained_gains(variable_params)
+  fixed = _config(family, lambda_range=())
+  fixed_model, _ = _init(fixed)
+  params = trainer._with_gains_of_this_model(variable_params, fixed_model, variable.to_dict(), BETWEEN_ANCHORS)
+  assert not any(name.endswith('_gains') for name in params)
+  x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
+  want = variable_model.apply({'params': variable_params}, x, lambdas=jnp.full((1,), BETWEEN_ANCHORS))
+  got = fixed_model.apply({'params': params}, x)
+  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-4)
+  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
+  beyond = trainer._with_gains_of_this_model(variable_params, fixed_model, variable.to_dict(), WIDE_RANGE[1])
+  top = trainer._with_gains_of_this_model(variable_params, fixed_model, variable.to_dict(), RANGE[1])
+  assert float(fixed_model.apply({'params': beyond}, x)['bpp']) > float(fixed_model.apply({'params': top}, x)['bpp'])
 
 
 def test_gains_moved_to_other_anchors_keep_the_old_gains_inside_and_follow_high_rate_theory_beyond():
@@ -130,14 +157,11 @@ def test_gains_moved_to_other_anchors_keep_the_old_gains_inside_and_follow_high_
 
 def test_a_variable_rate_model_widened_to_another_range_is_the_same_model_inside_the_old_one():
   narrow_model, narrow_params = _init(_config())
-  rng = np.random.default_rng(1)  # gains as training leaves them: not linear in log(lambda), as at initialisation
-  narrow_params = {name: ({part: value + 0.1 * rng.normal(size=value.shape).astype(np.float32)
-                           for part, value in unit.items()} if name.endswith('_gains') else unit)
-                   for name, unit in narrow_params.items()}
+  narrow_params = _trained_gains(narrow_params)
   wide = _config(lambda_range=WIDE_RANGE)
   wide.model.gain_anchors = 8
   wide_model, _ = _init(wide)
-  params = trainer._with_gains_of_this_model(narrow_params, wide_model, _config().to_dict())
+  params = trainer._with_gains_of_this_model(narrow_params, wide_model, _config().to_dict(), 0.013)
   x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
   for lambda_ in (0.0067, BETWEEN_ANCHORS):
     want = narrow_model.apply({'params': narrow_params}, x, lambdas=jnp.full((1,), lambda_))

@@ -25,7 +25,7 @@ import optax
 import tqdm
 
 from grm_jax import losses, metrics, models, rd_lambda, zoo
-from grm_jax.models import saved, widening
+from grm_jax.models import gain_folding, saved, widening
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
 from grm_jax.training import checkpoints, input_pipeline, optim, parallel, params_bundle, provenance
@@ -205,11 +205,11 @@ class Validation:
     return result
 
 
-def _initialize_from(state, optimizer, workdir, model, transforms=None):
+def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
   parameter bundle (same networks; a fixed-rate model also initialises its variable-rate form, a variable-rate
-  model one of another lambda range, and narrower g_a and g_s their wider form: models/widening.py), and a
-  fresh optimiser."""
+  model one of another lambda range or the fixed-rate model of lambda_, and narrower g_a and g_s their wider form:
+  models/widening.py), and a fresh optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     source_config, params, meta = saved.read(workdir, transforms)
@@ -222,7 +222,7 @@ def _initialize_from(state, optimizer, workdir, model, transforms=None):
     params = None
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
-  params = _with_gains_of_this_model(params, model, source_config)
+  params = _with_gains_of_this_model(params, model, source_config, lambda_)
   if transforms is None:  # the shipped transforms only: a researcher's own layers may not widen this way
     try:
       params = widening.widened_transforms(params, state['params'])
@@ -249,14 +249,24 @@ def _starting_from(state, optimizer, params, what):
   return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
 
 
-def _with_gains_of_this_model(params, model, source_config):
+def _with_gains_of_this_model(params, model, source_config, lambda_):
   """The parameters of another model of the same networks with the gain units this model needs: a fixed-rate
   model's gain units are added (gain 1 at the lambda it was trained for, layers/gain.py), a variable-rate model's
-  are moved to this model's anchors (another range or count: gain.reanchored_params); any other params unchanged."""
+  are moved to this model's anchors (another range or count: gain.reanchored_params), or folded into its layers at
+  lambda_ for a fixed-rate model (models/gain_folding.py); any other params unchanged."""
   units = {'y_gains': model.latent_channels}
   if model.z_gain and model.family_spec.hyperprior:
     units['z_gains'] = model.channels
-  if not model.variable_rate or source_config is None:
+  if source_config is None:
+    return params
+  if not model.variable_rate:
+    if 'y_gains' not in params:
+      return params
+    try:
+      params = gain_folding.folded_gains(params, models.check_model_config(source_config['model']), lambda_)
+    except ValueError as error:
+      raise GrmError(f"init_from: {error}") from None
+    logging.info("folded the variable-rate model's gains at lambda %s into its layers", lambda_)
     return params
   anchors = gain.anchor_lambdas(model.lambda_range, model.gain_anchors)
   params = dict(params)
@@ -372,7 +382,8 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   elif initial_params is not None:
     state = _starting_from(state, optimizer, initial_params, "initial_params")
   elif config.get('init_from'):
-    state = _initialize_from(state, optimizer, zoo.source_folder(config.init_from), model, transforms)
+    state = _initialize_from(state, optimizer, zoo.source_folder(config.init_from), model, config.lambda_,
+                             transforms)
   if start >= config.num_steps:
     logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
     checkpoint_manager.close()
