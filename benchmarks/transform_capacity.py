@@ -7,6 +7,12 @@ undone, the entropy model unused), on training photographs; the unquantised PSNR
 
 If the transforms reach well above where the coded curve flattens, their size is not what caps it; their training
 (at rates where they need not reconstruct finely) is. Batches of 8 random 128x128 crops, Adam at --learning-rate.
+
+With --config instead of --model, the transforms of that config start from random parameters (widths from
+--channels and --latent-channels where given): what an autoencoder of a size learns in the same steps.
+
+  python benchmarks/transform_capacity.py --config grm_small --latent-channels 192 --data ../shared/data/kodak \
+      --train ../shared/data/train/bsds500/train --steps 3000 --learning-rate 3e-4
 """
 import argparse
 import sys
@@ -18,7 +24,8 @@ import numpy as np
 import optax
 
 import grm_jax
-from grm_jax import image_io
+from grm_jax import image_io, models
+from grm_jax.config_io import load_config
 from grm_jax.errors import report_errors
 from grm_jax.training import input_pipeline
 from transform_ceiling import mean_psnr, unquantised_reconstruction
@@ -26,9 +33,25 @@ from transform_ceiling import mean_psnr, unquantised_reconstruction
 TRANSFORMS = ('g_a', 'g_s')
 
 
+def fresh_model(args):
+  """A config's model, its transforms as wide as asked, and random parameters."""
+  config = load_config(args.config)
+  if args.channels:
+    config.model.transform_channels = args.channels
+  if args.latent_channels:
+    config.model.latent_channels = args.latent_channels
+  model = models.build(config)
+  params = model.init(jax.random.PRNGKey(args.seed), jnp.zeros((1, 64, 64, 3), jnp.float32))['params']
+  return model, dict(params), f"{args.config} (g_a/g_s {model.transform_channels or model.channels} channels, M=" \
+                              f"{model.latent_channels}, random parameters)"
+
+
 def run(args):
-  codec = grm_jax.load(args.model)
-  model, params = codec.model, dict(codec.params)
+  if args.config:
+    model, params, name = fresh_model(args)
+  else:
+    codec = grm_jax.load(args.model)
+    model, params, name = codec.model, dict(codec.params), args.model
   images = [image_io.read_image(path) for path in image_io.list_images(args.data)]
   lambdas = None if args.lambda_ is None else jnp.full((args.batch,), args.lambda_, jnp.float32)
   loader = input_pipeline.BatchLoader(input_pipeline.open_source(f'folder:{args.train}'), args.batch, args.patch)
@@ -48,7 +71,7 @@ def run(args):
     return optax.apply_updates(trained, updates), opt_state, value
 
   before = mean_psnr(unquantised_reconstruction(model, params, args.lambda_), images)
-  print(f"{args.model} at lambda {args.lambda_}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
+  print(f"{name} at lambda {args.lambda_}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
   opt_state, start = optimizer.init(trained), time.perf_counter()
   for i, (crops, _) in enumerate(loader.iterate(0)):
     if i == args.steps:
@@ -63,7 +86,12 @@ def run(args):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--model', default=None, help='a shipped model name or a model directory (default model)')
+  source = parser.add_mutually_exclusive_group()
+  source.add_argument('--model', default=None, help='a shipped model name or a model directory (default model)')
+  source.add_argument('--config', help="a config's name or file: its transforms from random parameters")
+  parser.add_argument('--channels', type=int, default=0, help="with --config: g_a and g_s's width (default N)")
+  parser.add_argument('--latent-channels', type=int, default=0, help="with --config: M, y's channels")
+  parser.add_argument('--seed', type=int, default=0, help='with --config: the random parameters')
   parser.add_argument('--lambda', dest='lambda_', type=float, help="the gains' lambda (variable-rate models)")
   parser.add_argument('--data', required=True, help='test images, for the PSNR before and after')
   parser.add_argument('--train', required=True, help='training photographs: folders, comma-separated')

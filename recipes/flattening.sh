@@ -29,7 +29,7 @@ RUNS=${RUNS:-runs/flattening}
 OUT=${OUT:-results/flattening}
 DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
-QUALITIES="0.0018 0.0035 0.0067 0.013 0.025 0.0483 0.0932 0.18"  # CompressAI's lambdas, qualities 1 to 8
+QUALITIES=$($PY -c "from grm_jax.rd_lambda import QUALITY_LAMBDAS as q; print(*q)")  # CompressAI's, qualities 1 to 8
 declare -A ARM=(  # each arm's change to configs/context_small_wide.py, 4000 steps; an arm X-8k resumes X to 8000
   [wide]=""
   [top]="--config.model.lambda_range=(0.0483,0.18) --config.model.gain_anchors=2"

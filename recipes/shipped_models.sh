@@ -30,7 +30,7 @@ OUT=${OUT:-results/kodak}
 DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
 FAMILIES=${FAMILIES:-grm context}
-QUALITIES="0.0018 0.0035 0.0067 0.013 0.025 0.0483 0.0932 0.18"  # CompressAI's lambdas, qualities 1 to 8
+QUALITIES=$($PY -c "from grm_jax.rd_lambda import QUALITY_LAMBDAS as q; print(*q)")  # CompressAI's, qualities 1 to 8
 
 train() {
   mkdir -p "$RUNS"
