@@ -8,9 +8,13 @@ undone, the entropy model unused), on training photographs; the unquantised PSNR
 If the transforms reach well above where the coded curve flattens, their size is not what caps it; their training
 (at rates where they need not reconstruct finely) is. Batches of 8 random 128x128 crops, Adam at --learning-rate.
 
-With --config instead of --model, the transforms of that config start from random parameters (widths from
---channels and --latent-channels where given): what an autoencoder of a size learns in the same steps.
+--channels and --latent-channels give g_a and g_s more channels (h_a, h_s and the entropy model are not used):
+with --model, the trained transforms grown so that they reconstruct exactly as before (models/widening.py; a
+variable-rate model's gains at --lambda folded into them first, models/gain_folding.py); with --config instead, a
+config's transforms from random parameters.
 
+  python benchmarks/transform_capacity.py --model context-small-wide --lambda 0.18 --latent-channels 192 \
+      --data ../shared/data/kodak --train ../shared/data/train/bsds500/train --steps 1500
   python benchmarks/transform_capacity.py --config grm_small --latent-channels 192 --data ../shared/data/kodak \
       --train ../shared/data/train/bsds500/train --steps 3000 --learning-rate 3e-4
 """
@@ -26,34 +30,65 @@ import optax
 import grm_jax
 from grm_jax import image_io, models
 from grm_jax.config_io import load_config
-from grm_jax.errors import report_errors
+from grm_jax.errors import GrmError, report_errors
+from grm_jax.models import gain_folding, widening
 from grm_jax.training import input_pipeline
 from transform_ceiling import mean_psnr, unquantised_reconstruction
 
 TRANSFORMS = ('g_a', 'g_s')
 
 
-def fresh_model(args):
-  """A config's model, its transforms as wide as asked, and random parameters."""
-  config = load_config(args.config)
+def _sized(model_config, args):
+  """A model section with g_a and g_s as wide as asked."""
+  model_config = dict(model_config)
   if args.channels:
-    config.model.transform_channels = args.channels
+    model_config['transform_channels'] = args.channels
   if args.latent_channels:
-    config.model.latent_channels = args.latent_channels
-  model = models.build(config)
-  params = model.init(jax.random.PRNGKey(args.seed), jnp.zeros((1, 64, 64, 3), jnp.float32))['params']
-  return model, dict(params), f"{args.config} (g_a/g_s {model.transform_channels or model.channels} channels, M=" \
-                              f"{model.latent_channels}, random parameters)"
+    model_config['latent_channels'] = args.latent_channels
+  return model_config
+
+
+def _random_params(model, seed):
+  return dict(model.init(jax.random.PRNGKey(seed), jnp.zeros((1, 64, 64, 3), jnp.float32))['params'])
+
+
+def fresh_model(args):
+  """A config's model, its transforms as wide as asked, random parameters."""
+  model = models.build(_sized(load_config(args.config).model.to_dict(), args))
+  return model, _random_params(model, args.seed), 'random parameters'
+
+
+def grown_model(args):
+  """A trained model's transforms grown to the widths asked, as a fixed-rate model of --lambda."""
+  codec = grm_jax.load(args.model)
+  params, model_config = dict(codec.params), dict(codec.config['model'])
+  if codec.model.variable_rate:
+    if args.lambda_ is None:
+      raise GrmError("--lambda is needed to grow a variable-rate model's transforms")
+    params = gain_folding.folded_gains(params, models.check_model_config(model_config), args.lambda_)
+    model_config['lambda_range'] = ()
+  model = models.build(_sized(model_config, args))
+  return model, widening.widened_transforms(params, _random_params(model, args.seed)), f'{args.model}, grown'
+
+
+def source_model(args):
+  """(model, params, lambda for its gains, description)."""
+  if args.config:
+    model, params, source = fresh_model(args)
+  elif args.channels or args.latent_channels:
+    model, params, source = grown_model(args)
+  else:
+    codec = grm_jax.load(args.model)
+    model, params, source = codec.model, dict(codec.params), args.model
+  lambda_ = args.lambda_ if model.variable_rate else None
+  return model, params, lambda_, (f"{source} (g_a/g_s {model.transform_channels or model.channels} channels, "
+                                  f"M={model.latent_channels})")
 
 
 def run(args):
-  if args.config:
-    model, params, name = fresh_model(args)
-  else:
-    codec = grm_jax.load(args.model)
-    model, params, name = codec.model, dict(codec.params), args.model
+  model, params, lambda_, name = source_model(args)
   images = [image_io.read_image(path) for path in image_io.list_images(args.data)]
-  lambdas = None if args.lambda_ is None else jnp.full((args.batch,), args.lambda_, jnp.float32)
+  lambdas = None if lambda_ is None else jnp.full((args.batch,), lambda_, jnp.float32)
   loader = input_pipeline.BatchLoader(input_pipeline.open_source(f'folder:{args.train}'), args.batch, args.patch)
   optimizer = optax.adam(args.learning_rate)
   trained = {name: params[name] for name in TRANSFORMS}
@@ -70,7 +105,7 @@ def run(args):
     updates, opt_state = optimizer.update(grads, opt_state, trained)
     return optax.apply_updates(trained, updates), opt_state, value
 
-  before = mean_psnr(unquantised_reconstruction(model, params, args.lambda_), images)
+  before = mean_psnr(unquantised_reconstruction(model, params, lambda_), images)
   print(f"{name} at lambda {args.lambda_}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
   opt_state, start = optimizer.init(trained), time.perf_counter()
   for i, (crops, _) in enumerate(loader.iterate(0)):
@@ -80,7 +115,7 @@ def run(args):
     if (i + 1) % args.log_every == 0:
       print(f"step {i + 1}: training crops {10 * np.log10(1 / float(value)):.2f} dB "
             f"({(i + 1) / (time.perf_counter() - start):.1f} steps/s)", flush=True)
-  after = mean_psnr(unquantised_reconstruction(model, {**params, **trained}, args.lambda_), images)
+  after = mean_psnr(unquantised_reconstruction(model, {**params, **trained}, lambda_), images)
   print(f"after {args.steps} steps of the transforms alone: {after:.2f} dB ({after - before:+.2f} dB)")
 
 
