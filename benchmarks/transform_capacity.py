@@ -28,7 +28,7 @@ import numpy as np
 import optax
 
 import grm_jax
-from grm_jax import image_io, models
+from grm_jax import image_io, models, rd_lambda
 from grm_jax.config_io import load_config
 from grm_jax.errors import GrmError, report_errors
 from grm_jax.models import gain_folding, widening
@@ -36,6 +36,7 @@ from grm_jax.training import input_pipeline
 from transform_ceiling import mean_psnr, unquantised_reconstruction
 
 TRANSFORMS = ('g_a', 'g_s')
+NOT_VARIABLE_RATE = "--lambda is for a variable-rate model; this one is fixed-rate"
 
 
 def _sized(model_config, args):
@@ -54,7 +55,10 @@ def _random_params(model, seed):
 
 def fresh_model(args):
   """A config's model, its transforms as wide as asked, random parameters."""
-  model = models.build(_sized(load_config(args.config).model.to_dict(), args))
+  try:
+    model = models.build(_sized(load_config(args.config).model.to_dict(), args))
+  except ValueError as error:
+    raise GrmError(f"--config {args.config}: {error}") from None
   return model, _random_params(model, args.seed), 'random parameters'
 
 
@@ -65,10 +69,16 @@ def grown_model(args):
   if codec.model.variable_rate:
     if args.lambda_ is None:
       raise GrmError("--lambda is needed to grow a variable-rate model's transforms")
+    codec.check_lambda(args.lambda_)
     params = gain_folding.folded_gains(params, models.check_model_config(model_config), args.lambda_)
     model_config['lambda_range'] = ()
-  model = models.build(_sized(model_config, args))
-  return model, widening.widened_transforms(params, _random_params(model, args.seed)), f'{args.model}, grown'
+  elif args.lambda_ is not None:
+    raise GrmError(NOT_VARIABLE_RATE)
+  try:
+    model = models.build(_sized(model_config, args))
+    return model, widening.widened_transforms(params, _random_params(model, args.seed)), f'{args.model}, grown'
+  except ValueError as error:
+    raise GrmError(f"cannot grow the transforms of {args.model}: {error}") from None
 
 
 def source_model(args):
@@ -80,7 +90,12 @@ def source_model(args):
   else:
     codec = grm_jax.load(args.model)
     model, params, source = codec.model, dict(codec.params), args.model
-  lambda_ = args.lambda_ if model.variable_rate else None
+  if not model.variable_rate:
+    if args.lambda_ is not None and not args.channels and not args.latent_channels:
+      raise GrmError(NOT_VARIABLE_RATE)
+    lambda_ = None
+  else:
+    lambda_ = args.lambda_ if args.lambda_ is not None else rd_lambda.middle(model.lambda_range)
   return model, params, lambda_, (f"{source} (g_a/g_s {model.transform_channels or model.channels} channels, "
                                   f"M={model.latent_channels})")
 
@@ -106,7 +121,7 @@ def run(args):
     return optax.apply_updates(trained, updates), opt_state, value
 
   before = mean_psnr(unquantised_reconstruction(model, params, lambda_), images)
-  print(f"{name} at lambda {args.lambda_}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
+  print(f"{name}{'' if lambda_ is None else f' at lambda {lambda_:g}'}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
   opt_state, start = optimizer.init(trained), time.perf_counter()
   for i, (crops, _) in enumerate(loader.iterate(0)):
     if i == args.steps:
@@ -124,10 +139,12 @@ def main():
   source = parser.add_mutually_exclusive_group()
   source.add_argument('--model', default=None, help='a shipped model name or a model directory (default model)')
   source.add_argument('--config', help="a config's name or file: its transforms from random parameters")
-  parser.add_argument('--channels', type=int, default=0, help="with --config: g_a and g_s's width (default N)")
-  parser.add_argument('--latent-channels', type=int, default=0, help="with --config: M, y's channels")
-  parser.add_argument('--seed', type=int, default=0, help='with --config: the random parameters')
-  parser.add_argument('--lambda', dest='lambda_', type=float, help="the gains' lambda (variable-rate models)")
+  parser.add_argument('--lambda', dest='lambda_', type=float,
+                      help="the gains' lambda (variable-rate models; default the middle of the range)")
+  parser.add_argument('--channels', type=int, default=0,
+                      help="g_a and g_s's width: a trained model's grown to it, a config's set to it")
+  parser.add_argument('--latent-channels', type=int, default=0, help="M, y's channels: the same")
+  parser.add_argument('--seed', type=int, default=0, help='the random parameters (of new channels, or all)')
   parser.add_argument('--data', required=True, help='test images, for the PSNR before and after')
   parser.add_argument('--train', required=True, help='training photographs: folders, comma-separated')
   parser.add_argument('--steps', type=int, default=2000)

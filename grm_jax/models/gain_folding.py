@@ -1,8 +1,9 @@
 """A variable-rate model turned into the fixed-rate model of one lambda: the gains of that lambda folded into the
-layers whose outputs or inputs they scale, so that the fixed-rate model codes exactly as the variable-rate one does
-there (beyond its range, with the gains that high-rate theory extrapolates: gain.reanchored_params). init_from uses
-it to fine-tune a fixed-rate model from a variable-rate one, which is how one measures what serving many lambdas
-with one set of parameters costs at one of them.
+layers whose outputs or inputs they scale. Inside the model's range the fixed-rate model codes exactly as the
+variable-rate one does at that lambda; beyond it (where the variable-rate model would clip to its edge gains) it
+takes the gains high-rate theory extrapolates (gain.reanchored_params), a starting point for training there.
+init_from uses it to fine-tune a fixed-rate model from a variable-rate one, which is how one measures what serving
+many lambdas with one set of parameters costs at one of them.
 
 The gains scale channels that a convolution makes or reads, and a convolution is linear in each: y * gain is g_a's
 last convolution with its output channels scaled, and g_s(y_hat * inverse gain) is g_s with its first
