@@ -15,6 +15,7 @@ from grm_jax import cli, image_io, losses, models, rd_lambda
 from grm_jax.codec import bitstream, model_dir, rate_control
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
+from grm_jax.models import gain_folding
 from grm_jax.training import trainer
 from tests.helpers import run_python, write_image_folder
 
@@ -178,7 +179,7 @@ def test_a_variable_rate_model_widened_to_another_range_is_the_same_model_inside
   assert float(top) > float(edge)  # lambda 0.18: finer quantisers than at the old range's top
 
 
-def test_init_from_a_fixed_rate_run_trains_its_variable_rate_form(tmp_path, capsys):
+def test_init_from_a_fixed_rate_run_trains_its_variable_rate_form_and_back(tmp_path, capsys):
   write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
   fixed = _config(lambda_range=())
   fixed.train_data, fixed.num_steps = f'folder:{tmp_path / "images"}', 2
@@ -188,6 +189,15 @@ def test_init_from_a_fixed_rate_run_trains_its_variable_rate_form(tmp_path, caps
   state = trainer.train_and_evaluate(variable, str(tmp_path / 'variable'))
   assert set(state['params']) >= {'y_gains', 'z_gains'}
   assert 'lambda 0.00' in capsys.readouterr().out  # the log says which lambdas the batches saw
+  back = _config(lambda_range=())  # a fixed-rate run of one lambda from the variable-rate one: its gains folded
+  back.lambda_, back.learning_rate, back.init_from = BETWEEN_ANCHORS, 0.0, str(tmp_path / 'variable')
+  back.train_data, back.num_steps = fixed.train_data, 1
+  folded = trainer.train_and_evaluate(back, str(tmp_path / 'back'))['params']
+  want = gain_folding.folded_gains(state['params'], models.check_model_config(variable.model.to_dict()),
+                                   BETWEEN_ANCHORS)
+  assert set(folded) == set(want) and 'y_gains' not in folded
+  for net, layer in (('g_a', 'conv_3'), ('g_s', 'deconv_0'), ('h_a', 'conv_2'), ('h_s', 'deconv_0')):
+    np.testing.assert_allclose(folded[net][layer]['kernel'], want[net][layer]['kernel'], rtol=1e-5, atol=1e-7)
 
 
 # ---- the codec
