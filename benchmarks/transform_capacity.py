@@ -36,7 +36,6 @@ from grm_jax.training import input_pipeline
 from transform_ceiling import mean_psnr, unquantised_reconstruction
 
 TRANSFORMS = ('g_a', 'g_s')
-NOT_VARIABLE_RATE = "--lambda is for a variable-rate model; this one is fixed-rate"
 
 
 def _sized(model_config, args):
@@ -62,18 +61,27 @@ def fresh_model(args):
   return model, _random_params(model, args.seed), 'random parameters'
 
 
+def gains_lambda(model, args):
+  """The lambda of a model's gains: --lambda, or the middle of its range; None for a fixed-rate model, which takes
+  no --lambda."""
+  if not model.variable_rate:
+    if args.lambda_ is not None:
+      raise GrmError("--lambda is for a variable-rate model; this one is fixed-rate")
+    return None
+  return args.lambda_ if args.lambda_ is not None else rd_lambda.middle(model.lambda_range)
+
+
 def grown_model(args):
   """A trained model's transforms grown to the widths asked, as a fixed-rate model of --lambda."""
   codec = grm_jax.load(args.model)
+  if codec.model.variable_rate and args.lambda_ is None:
+    raise GrmError("--lambda is needed to grow a variable-rate model's transforms")
+  lambda_ = gains_lambda(codec.model, args)
   params, model_config = dict(codec.params), dict(codec.config['model'])
-  if codec.model.variable_rate:
-    if args.lambda_ is None:
-      raise GrmError("--lambda is needed to grow a variable-rate model's transforms")
-    codec.check_lambda(args.lambda_)
-    params = gain_folding.folded_gains(params, models.check_model_config(model_config), args.lambda_)
+  if lambda_ is not None:
+    codec.check_lambda(lambda_)
+    params = gain_folding.folded_gains(params, models.check_model_config(model_config), lambda_)
     model_config['lambda_range'] = ()
-  elif args.lambda_ is not None:
-    raise GrmError(NOT_VARIABLE_RATE)
   try:
     model = models.build(_sized(model_config, args))
     return model, widening.widened_transforms(params, _random_params(model, args.seed)), f'{args.model}, grown'
@@ -85,17 +93,14 @@ def source_model(args):
   """(model, params, lambda for its gains, description)."""
   if args.config:
     model, params, source = fresh_model(args)
+    lambda_ = gains_lambda(model, args)
   elif args.channels or args.latent_channels:
     model, params, source = grown_model(args)
+    lambda_ = None  # the gains are folded in
   else:
     codec = grm_jax.load(args.model)
     model, params, source = codec.model, dict(codec.params), args.model
-  if not model.variable_rate:
-    if args.lambda_ is not None and not args.channels and not args.latent_channels:
-      raise GrmError(NOT_VARIABLE_RATE)
-    lambda_ = None
-  else:
-    lambda_ = args.lambda_ if args.lambda_ is not None else rd_lambda.middle(model.lambda_range)
+    lambda_ = gains_lambda(model, args)
   return model, params, lambda_, (f"{source} (g_a/g_s {model.transform_channels or model.channels} channels, "
                                   f"M={model.latent_channels})")
 
@@ -121,7 +126,8 @@ def run(args):
     return optax.apply_updates(trained, updates), opt_state, value
 
   before = mean_psnr(unquantised_reconstruction(model, params, lambda_), images)
-  print(f"{name}{'' if lambda_ is None else f' at lambda {lambda_:g}'}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
+  at = '' if lambda_ is None else f' at lambda {lambda_:g}'
+  print(f"{name}{at}: y unquantised {before:.2f} dB on {args.data} before", flush=True)
   opt_state, start = optimizer.init(trained), time.perf_counter()
   for i, (crops, _) in enumerate(loader.iterate(0)):
     if i == args.steps:
