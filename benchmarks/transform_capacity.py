@@ -84,7 +84,7 @@ def grown_model(args):
     model_config['lambda_range'] = ()
   try:
     model = models.build(_sized(model_config, args))
-    return model, widening.widened_transforms(params, _random_params(model, args.seed)), f'{args.model}, grown'
+    return model, widening.grown_params(params, _random_params(model, args.seed), model), f'{args.model}, grown'
   except ValueError as error:
     raise GrmError(f"cannot grow the transforms of {args.model}: {error}") from None
 

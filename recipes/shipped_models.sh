@@ -4,6 +4,8 @@
 #                    8000 steps (about 50 minutes a family on one core of this machine)
 #   SIZE=small_t128  grm-small-t128, context-small-t128: the wide models with g_a and g_s grown to 128 channels,
 #                    fine-tuned (about 1 step/s a family on one core)
+#   SIZE=small_m192  grm-small-m192, context-small-m192: the wide models with y grown to 192 channels (and the
+#                    parameter networks with it), fine-tuned
 #   SIZE=medium      grm-medium, context-medium: twice the width, from random parameters, 40000 steps (about 15
 #                    hours a family on one core: trained in the background, resumed session after session from
 #                    the checkpoints every 500 steps)
@@ -18,10 +20,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-SIZE=${SIZE:?SIZE=small_wide, small_t128 or medium}
+SIZE=${SIZE:?SIZE=small_wide, small_t128, small_m192 or medium}
 case $SIZE in
-  small_wide | small_t128 | medium) ;;
-  *) echo "SIZE is small_wide, small_t128 or medium" >&2; exit 2 ;;
+  small_wide | small_t128 | small_m192 | medium) ;;
+  *) echo "SIZE is small_wide, small_t128, small_m192 or medium" >&2; exit 2 ;;
 esac
 SUFFIX=${SIZE//_/-}  # the models' names: FAMILY-SUFFIX
 RUNS=${RUNS:-runs/$SIZE}
@@ -66,5 +68,5 @@ case "${1:-}" in
   train) train ;;
   export) export_models ;;
   evaluate) evaluate ;;
-  *) echo "usage: SIZE=small_wide|small_t128|medium recipes/shipped_models.sh train|export|evaluate" >&2; exit 2 ;;
+  *) echo "usage: SIZE=small_wide|small_t128|small_m192|medium recipes/shipped_models.sh train|export|evaluate" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
-"""Widening g_a and g_s (models/widening.py): the wider model codes exactly as the narrow one did, its new channels
-learn, and init_from grows a narrow run into a wider config."""
+"""Growing a trained model (models/widening.py): g_a and g_s, or y with the networks of its entropy model; the grown
+model codes as the narrow one did, its new channels learn, and init_from grows a narrow run into a wider config."""
 import jax
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from grm_jax.training import trainer
 from tests.helpers import write_image_folder
 
 WIDER = 16  # tiny's N is 8
+MORE_LATENTS = 20  # tiny's M is 12
 
 
 def _models():
@@ -33,7 +34,7 @@ def test_the_widened_model_codes_exactly_as_the_narrow_one_and_its_new_channels_
   x = np.asarray(natural_image[None, :64, :64])
   old = _trained_like(narrow.init(jax.random.PRNGKey(1), x)['params'])
   fresh = wide.init(jax.random.PRNGKey(2), x)['params']
-  grown = widening.widened_transforms(old, fresh)
+  grown = widening.grown_params(old, fresh, wide)
   assert grown['g_a']['conv_1']['kernel'].shape == (5, 5, WIDER, WIDER)
   assert grown['g_s']['inorm_0']['norm']['gamma'].shape == (WIDER, WIDER)
   before, after = narrow.apply({'params': old}, x), wide.apply({'params': grown}, x)
@@ -54,11 +55,63 @@ def test_a_wider_model_is_not_narrowed():
   _, narrow, wide = _models()
   x = np.zeros((1, 64, 64, 3), np.float32)
   with pytest.raises(ValueError, match='g_a/conv_0/kernel is .* wider than'):
-    widening.widened_transforms(wide.init(jax.random.PRNGKey(0), x)['params'],
-                                narrow.init(jax.random.PRNGKey(0), x)['params'])
+    widening.grown_params(wide.init(jax.random.PRNGKey(0), x)['params'],
+                          narrow.init(jax.random.PRNGKey(0), x)['params'], narrow)
 
 
-def test_init_from_a_narrow_run_grows_its_transforms(tmp_path):
+def _latent_models(family, gating='product'):
+  narrow = tiny.get_config()
+  narrow.model.family, narrow.model.gating, narrow.model.lambda_range = family, gating, (0.002, 0.05)
+  grown = tiny.get_config()
+  grown.model.update(narrow.model.to_dict())
+  grown.model.latent_channels, grown.model.hidden = MORE_LATENTS, 24
+  return narrow, models.build(narrow.model.to_dict()), models.build(grown.model.to_dict())
+
+
+@pytest.mark.parametrize('family,gating', [('context', 'product'), ('mean_scale', 'product'),
+                                           ('grm', 'product'), ('grm', 'channels')])
+def test_a_model_grown_to_more_latent_channels_codes_as_before_and_its_new_channels_learn(natural_image, family,
+                                                                                          gating):
+  config, narrow, grown_model = _latent_models(family, gating)
+  x = np.asarray(natural_image[None, :64, :64])
+  lambdas = np.full((1,), 0.01, np.float32)
+  old = _trained_like(narrow.init(jax.random.PRNGKey(1), x)['params'])
+  grown = widening.grown_params(old, grown_model.init(jax.random.PRNGKey(2), x)['params'], grown_model)
+  before = narrow.apply({'params': old}, x, lambdas=lambdas)
+  after = grown_model.apply({'params': grown}, x, lambdas=lambdas)
+  np.testing.assert_allclose(after['x_hat'], before['x_hat'], atol=1e-5)
+  np.testing.assert_allclose(after['likelihoods']['z'], before['likelihoods']['z'], rtol=1e-5)
+  old_channels, new_channels = after['likelihoods']['y'][..., :12], after['likelihoods']['y'][..., 12:]
+  assert np.min(new_channels) > 0.999  # zeros at the smallest scale: next to no rate
+  if family == 'grm':  # its confidence U is a mean over y's channels: close, not equal
+    np.testing.assert_allclose(after['bpp'], before['bpp'], rtol=0.1)
+  else:
+    np.testing.assert_allclose(old_channels, before['likelihoods']['y'], rtol=1e-4)
+
+  def loss(params):
+    out = grown_model.apply({'params': params}, x, train=True, lambdas=lambdas, rngs={'noise': jax.random.PRNGKey(3)})
+    return losses.rate_distortion_loss(out, x, 0.01, 'mse', config.stage_rate_weight)[0]
+
+  gradient = jax.grad(loss)(grown)
+  assert np.abs(gradient['g_a']['conv_3']['kernel'][..., 12:]).max() > 0  # y's new channels start to carry
+  if family != 'mean_scale':
+    # The new channels' means learn at once; their scales sit at the lower bound, which passes only gradients that
+    # raise them, until their values are more than zeros.
+    assert np.abs(gradient['y_parameters']['final_params']['dense_2']['kernel'][:, 12:MORE_LATENTS]).max() > 0
+
+
+def test_y_grows_only_with_a_hyperprior():
+  narrow, grown = tiny.get_config(), tiny.get_config()
+  narrow.model.family = grown.model.family = 'factorized'
+  grown.model.latent_channels = MORE_LATENTS
+  narrow, grown = models.build(narrow.model.to_dict()), models.build(grown.model.to_dict())
+  x = np.zeros((1, 64, 64, 3), np.float32)
+  with pytest.raises(ValueError, match='hyperprior'):
+    widening.grown_params(narrow.init(jax.random.PRNGKey(0), x)['params'],
+                          grown.init(jax.random.PRNGKey(0), x)['params'], grown)
+
+
+def test_init_from_a_narrow_run_grows_its_transforms_and_its_latents(tmp_path):
   write_image_folder(tmp_path / 'images', count=4, size=(64, 64))
   config = tiny.get_config()
   config.train_data, config.num_steps = f'folder:{tmp_path / "images"}', 2
@@ -69,6 +122,11 @@ def test_init_from_a_narrow_run_grows_its_transforms(tmp_path):
   np.testing.assert_array_equal(second['params']['g_a']['conv_0']['kernel'][..., :8],
                                 first['params']['g_a']['conv_0']['kernel'])
   np.testing.assert_array_equal(second['params']['h_a']['conv_0']['kernel'], first['params']['h_a']['conv_0']['kernel'])
+  config.init_from, config.model.latent_channels = str(tmp_path / 'wide'), MORE_LATENTS
+  grown = trainer.train_and_evaluate(config, str(tmp_path / 'more_latents'))
+  np.testing.assert_array_equal(grown['params']['g_a']['conv_3']['kernel'][..., :12],
+                                second['params']['g_a']['conv_3']['kernel'])
+  assert not np.any(grown['params']['g_a']['conv_3']['kernel'][..., 12:])
   config.init_from, config.model.transform_channels = str(tmp_path / 'wide'), 0
   with pytest.raises(trainer.GrmError, match='does not match'):
     trainer.train_and_evaluate(config, str(tmp_path / 'narrowed'))

@@ -208,8 +208,8 @@ class Validation:
 def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
   parameter bundle (same networks; a fixed-rate model also initialises its variable-rate form, a variable-rate
-  model one of another lambda range or the fixed-rate model of lambda_, and narrower g_a and g_s their wider form:
-  models/widening.py), and a fresh optimiser."""
+  model one of another lambda range or the fixed-rate model of lambda_, and a model with fewer channels in g_a and
+  g_s or in y its grown form: models/widening.py), and a fresh optimiser."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     source_config, params, meta = saved.read(workdir, transforms)
@@ -225,7 +225,7 @@ def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None)
   params = _with_gains_of_this_model(params, model, source_config, lambda_)
   if transforms is None:  # the shipped transforms only: a researcher's own layers may not widen this way
     try:
-      params = widening.widened_transforms(params, state['params'])
+      params = widening.grown_params(params, state['params'], model)
     except ValueError as error:
       raise GrmError(f"init_from: the model in {workdir} does not match this config's model ({error})") from None
   state = _starting_from(state, optimizer, params, f"init_from: the model in {workdir}")
