@@ -36,6 +36,8 @@
 #           FAMILY-small-wide (this range, 8000 CPU steps); 11 MB come back for both, in one part. SIZE=small_t128:
 #           configs/*_small_t128.py, the small models with g_a and g_s grown to 128 channels (the first loan grows
 #           FAMILY-small-wide; models/widening.py); 17 MB back for both (8.7M parameters), in two parts.
+#           SIZE=small_m192: configs/*_small_m192.py, the small models with y grown to 192 channels (the first
+#           loan grows FAMILY-small-wide); 29 MB back for both (14.3M parameters), in two parts.
 #           SIZE=medium: configs/*_medium.py, the width the top of the range needs (results/flattening/), from random
 #           parameters; 43 MB come back for both, in three parts, and cannot travel to a later loan with the
 #           tracked tree: a medium run lasts one loan. A fresh optimiser each loan: Adam's moments would triple
@@ -46,8 +48,8 @@ SEEDS=${SEEDS:-3 4}
 MINUTES=${MINUTES:-3}
 SIZE=${SIZE:-small}
 case $SIZE in
-  small | small_t128 | medium) ;;
-  *) echo "SIZE is small, small_t128 or medium, not $SIZE" >&2; exit 2 ;;
+  small | small_t128 | small_m192 | medium) ;;
+  *) echo "SIZE is small, small_t128, small_m192 or medium, not $SIZE" >&2; exit 2 ;;
 esac
 if [ "$SIZE" = medium ]; then LR=${LR:-3e-4}; else LR=${LR:-1e-4}; fi  # a run from random parameters; a fine-tune
 ablation_arms=("grm:" "context:--set model.family=context" "top3:--set model.references=3")
@@ -79,7 +81,7 @@ train() {
   for family in grm context; do
     start=loans/$family-$SIZE
     if [ -d "$start" ]; then init=(--init-from "$start")
-    elif [ "$SIZE" != medium ]; then init=(--init-from "$family-small-wide")  # small_t128 grows its transforms
+    elif [ "$SIZE" != medium ]; then init=(--init-from "$family-small-wide")  # small_t128 and small_m192 grow it
     else init=(); fi  # the first loan of a new size starts from random parameters (bash 4.4+: "${init[@]}" empty)
     timeout "$(awk "BEGIN {print ($MINUTES + 1.5) * 60}")" python3 recipes/gpu_box.py train --minutes "$MINUTES" \
         --config "configs/${family}_$SIZE.py" "${init[@]}" --set "model.lambda_range=(0.0018,0.18)" \
