@@ -18,8 +18,9 @@
 #   tar -xf OUT/seeds.tar -C runs/   # runs/seeds_gpu/ARM-sSEED/run.json says the steps a run reached: a run
 #                                    # that reached 8000 is exported (`grm export`) and evaluated as seeds.sh does
 #   cat OUT/loans.tar.part-* | tar -x   # loans/FAMILY-SIZE (float16). small: commit it; the next loan's
-#                                    # PHASE=train starts there. medium: do not commit it (with the tracked tree it is
-#                                    # more than a loan may carry); `grm export loans/FAMILY-medium DIR` keeps it;
+#                                    # PHASE=train starts there. medium, small_m192: do not commit it (with the
+#                                    # tracked tree it is more than a loan may carry); `grm export
+#                                    # loans/FAMILY-SIZE DIR` keeps it;
 #                                    # the steps and the Kodak figure after it go in grm_jax/pretrained/README.md
 #
 # What comes back in $OUT (at most 8 files, 16 MiB each):
@@ -37,7 +38,8 @@
 #           configs/*_small_t128.py, the small models with g_a and g_s grown to 128 channels (the first loan grows
 #           FAMILY-small-wide; models/widening.py); 17 MB back for both (8.7M parameters), in two parts.
 #           SIZE=small_m192: configs/*_small_m192.py, the small models with y grown to 192 channels (the first
-#           loan grows FAMILY-small-wide); 29 MB back for both (14.3M parameters), in two parts.
+#           loan grows FAMILY-small-wide); 29 MB back for both (14.3M parameters), in two parts, which like
+#           medium's cannot travel to a later loan with the tracked tree.
 #           SIZE=medium: configs/*_medium.py, the width the top of the range needs (results/flattening/), from random
 #           parameters; 43 MB come back for both, in three parts, and cannot travel to a later loan with the
 #           tracked tree: a medium run lasts one loan. A fresh optimiser each loan: Adam's moments would triple

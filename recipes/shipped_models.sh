@@ -68,5 +68,6 @@ case "${1:-}" in
   train) train ;;
   export) export_models ;;
   evaluate) evaluate ;;
-  *) echo "usage: SIZE=small_wide|small_t128|small_m192|medium recipes/shipped_models.sh train|export|evaluate" >&2; exit 2 ;;
+  *) echo "usage: SIZE=small_wide|small_t128|small_m192|medium recipes/shipped_models.sh train|export|evaluate" >&2
+     exit 2 ;;
 esac

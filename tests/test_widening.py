@@ -59,20 +59,23 @@ def test_a_wider_model_is_not_narrowed():
                           narrow.init(jax.random.PRNGKey(0), x)['params'], narrow)
 
 
-def _latent_models(family, gating='product'):
+def _latent_models(family, **options):
   narrow = tiny.get_config()
-  narrow.model.family, narrow.model.gating, narrow.model.lambda_range = family, gating, (0.002, 0.05)
+  narrow.model.family, narrow.model.lambda_range = family, (0.002, 0.05)
+  narrow.model.update(options)
   grown = tiny.get_config()
   grown.model.update(narrow.model.to_dict())
   grown.model.latent_channels, grown.model.hidden = MORE_LATENTS, 24
   return narrow, models.build(narrow.model.to_dict()), models.build(grown.model.to_dict())
 
 
-@pytest.mark.parametrize('family,gating', [('context', 'product'), ('mean_scale', 'product'),
-                                           ('grm', 'product'), ('grm', 'channels')])
+@pytest.mark.parametrize('family,options', [
+    ('context', {}), ('mean_scale', {}), ('hyperprior', {}), ('grm', {'gating': 'blind'}),
+    ('grm', {'use_confidence': False, 'gating': 'channels', 'references': 2}),  # every block of the reference
+    ('grm', {})], ids=['context', 'mean_scale', 'hyperprior', 'grm-blind', 'grm-every-reference-block', 'grm'])
 def test_a_model_grown_to_more_latent_channels_codes_as_before_and_its_new_channels_learn(natural_image, family,
-                                                                                          gating):
-  config, narrow, grown_model = _latent_models(family, gating)
+                                                                                          options):
+  config, narrow, grown_model = _latent_models(family, **options)
   x = np.asarray(natural_image[None, :64, :64])
   lambdas = np.full((1,), 0.01, np.float32)
   old = _trained_like(narrow.init(jax.random.PRNGKey(1), x)['params'])
@@ -83,7 +86,7 @@ def test_a_model_grown_to_more_latent_channels_codes_as_before_and_its_new_chann
   np.testing.assert_allclose(after['likelihoods']['z'], before['likelihoods']['z'], rtol=1e-5)
   old_channels, new_channels = after['likelihoods']['y'][..., :12], after['likelihoods']['y'][..., 12:]
   assert np.min(new_channels) > 0.999  # zeros at the smallest scale: next to no rate
-  if family == 'grm':  # its confidence U is a mean over y's channels: close, not equal
+  if family == 'grm' and not options:  # its confidence U is a mean over y's channels: close, not equal
     np.testing.assert_allclose(after['bpp'], before['bpp'], rtol=0.1)
   else:
     np.testing.assert_allclose(old_channels, before['likelihoods']['y'], rtol=1e-4)
@@ -94,10 +97,23 @@ def test_a_model_grown_to_more_latent_channels_codes_as_before_and_its_new_chann
 
   gradient = jax.grad(loss)(grown)
   assert np.abs(gradient['g_a']['conv_3']['kernel'][..., 12:]).max() > 0  # y's new channels start to carry
-  if family != 'mean_scale':
-    # The new channels' means learn at once; their scales sit at the lower bound, which passes only gradients that
-    # raise them, until their values are more than zeros.
-    assert np.abs(gradient['y_parameters']['final_params']['dense_2']['kernel'][:, 12:MORE_LATENTS]).max() > 0
+  if grown_model.autoregressive:  # the new channels' means and scales learn at once
+    last = gradient['y_parameters']['final_params']['dense_2']['kernel']
+    assert np.abs(last[:, 12:MORE_LATENTS]).max() > 0 and np.abs(last[:, MORE_LATENTS + 12:]).max() > 0
+
+
+@pytest.mark.parametrize('change', [{'channels': 12}, {'gating': 'channels'}, {'family': 'context'}])
+def test_only_channels_grow(change):
+  """A source of another N, gating or family is not a narrower form of the model, even where y grows."""
+  _, narrow, _ = _latent_models('grm')
+  wider = tiny.get_config()
+  wider.model.update({'family': 'grm', 'lambda_range': (0.002, 0.05), **change})
+  wider.model.latent_channels = MORE_LATENTS
+  wider = models.build(wider.model.to_dict())
+  x = np.zeros((1, 64, 64, 3), np.float32)
+  params = narrow.init(jax.random.PRNGKey(0), x)['params']
+  with pytest.raises(ValueError, match="fewer channels|parts"):
+    widening.grown_params(params, wider.init(jax.random.PRNGKey(0), x)['params'], wider)
 
 
 def test_y_grows_only_with_a_hyperprior():
