@@ -280,7 +280,7 @@ def test_init_from_another_run(tmp_path, monkeypatch):
   trainer.train_and_evaluate(config, str(tmp_path / 'second'))
   assert json.loads((tmp_path / 'second' / 'provenance.json').read_text())['initialized_from'] == \
       record['initialized_from']
-  config.model.hidden = 32
+  config.model.channels = 16  # another N: not a wider form of the run's model (models/widening.py)
   with pytest.raises(trainer.GrmError, match='does not match'):
     trainer.train_and_evaluate(config, str(tmp_path / 'mismatch'))
 
