@@ -27,7 +27,7 @@ def transplanted(new_params, shipped_params):
   """new_params with every part of the shipped model that has the same name and shapes, except y's entropy model,
   which starts fresh even where the family is the source's own (the control of a swap)."""
   return {name: shipped_params[name] if name != 'y_parameters' and name in shipped_params
-          and trainer.same_layout(shipped_params[name], value) else value for name, value in new_params.items()}
+          and models.same_layout(shipped_params[name], value) else value for name, value in new_params.items()}
 
 
 def main():

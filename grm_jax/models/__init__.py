@@ -1,4 +1,7 @@
 """Models: the codec families as Flax modules, built from a config."""
+import jax
+import numpy as np
+
 from grm_jax.models import families
 from grm_jax.models.compressor import STRIDE, ImageCompressor, pad_to_stride
 from grm_jax.models.schema import TRANSFORM_DTYPES, check_model_config
@@ -22,3 +25,11 @@ def build(config, transform_dtype=None, transforms=None):
     raise ValueError(f"transforms: unknown {sorted(unknown)}; a model takes 'analysis' and 'synthesis'")
   arguments.update({f'{name}_transform': module for name, module in (transforms or {}).items()})
   return ImageCompressor(**arguments)
+
+
+def same_layout(params, reference):
+  """Whether a parameter tree has the reference tree's structure and leaf shapes (arrays or ShapeDtypeStructs):
+  whether one model's parameters fit another's."""
+  return jax.tree_util.tree_structure(params) == jax.tree_util.tree_structure(reference) and all(
+      np.shape(a) == np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(params),
+                                                 jax.tree_util.tree_leaves(reference)))

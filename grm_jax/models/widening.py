@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from grm_jax.entropy_models.gaussian import SCALE_BOUND
+from grm_jax.models import same_layout
 
 LATENT_READERS = (('g_s', 'deconv_0'), ('h_a', 'conv_0'), ('y_parameters', 'context'),
                   ('y_parameters', 'reference_conv'))  # layers whose input is y
@@ -137,10 +138,7 @@ def _check_narrower_form(params, model):
                        transform_channels=0 if width == model.channels else width)
   shapes = jax.eval_shape(narrow.init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3), jnp.float32))['params']
   for name in set(shapes) - set(GAIN_UNITS):
-    same = jax.tree_util.tree_structure(params[name]) == jax.tree_util.tree_structure(shapes[name]) and all(
-        np.shape(a) == b.shape for a, b in zip(jax.tree_util.tree_leaves(params[name]),
-                                               jax.tree_util.tree_leaves(shapes[name])))
-    if not same:
+    if not same_layout(params[name], shapes[name]):
       raise ValueError(f"its {name} is not this model's with fewer channels")
 
 

@@ -233,17 +233,10 @@ def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None)
   return state
 
 
-def same_layout(params, reference):
-  """Whether a parameter tree has the reference tree's structure and leaf shapes."""
-  return jax.tree_util.tree_structure(params) == jax.tree_util.tree_structure(reference) and all(
-      np.shape(a) == np.shape(b) for a, b in zip(jax.tree_util.tree_leaves(params),
-                                                 jax.tree_util.tree_leaves(reference)))
-
-
 def _starting_from(state, optimizer, params, what):
   """The state with these parameters (of the state's tree and shapes, else a GrmError about `what`) and a fresh
   optimiser."""
-  if not same_layout(params, state['params']):
+  if not models.same_layout(params, state['params']):
     raise GrmError(f"{what} does not match this config's model")
   params = jax.tree_util.tree_map(jnp.asarray, params)
   return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
