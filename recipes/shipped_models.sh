@@ -1,7 +1,8 @@
 #!/bin/bash
 # The shipped model families over CompressAI's qualities 1 to 8, from their configs (configs/FAMILY_SIZE.py):
 #   SIZE=small_wide  grm-small-wide, context-small-wide: the shipped small models fine-tuned to lambda 0.0018-0.18,
-#                    8000 steps (about 50 minutes a family on one core of this machine)
+#                    9000 steps, the last 1000 at a tenth of the rate (about an hour a family on one core of
+#                    this machine)
 #   SIZE=small_t128  grm-small-t128, context-small-t128: the wide models with g_a and g_s grown to 128 channels,
 #                    fine-tuned (about 1 step/s a family on one core)
 #   SIZE=small_m192  grm-small-m192, context-small-m192: the wide models with y grown to 192 channels (and the
@@ -15,8 +16,10 @@
 #   SIZE=medium recipes/shipped_models.sh evaluate    # Kodak with real files at qualities 1-8, BD-rates
 # FAMILIES (default "grm context") run one after the other on CORE (default 0). RUNS (runs/SIZE) holds the
 # workdirs and logs, MODELS (RUNS/models) the exports, OUT (results/kodak) the curves, FAMILY_SIZE.json.
-# (The shipped wide models were trained by this recipe's former form in runs/wide, context-small-wide as the
-# wide-8k arm of recipes/flattening.sh, the same config.)
+# (The shipped wide models were trained in two runs: 8000 steps at the constant rate, by this recipe's former form
+# in runs/wide, context-small-wide as the wide-8k arm of recipes/flattening.sh; then the 1000-step tail at 1e-5,
+# `--config.init_from=FAMILY-small-wide --config.learning_rate=1e-5 --config.warmup_steps=0
+# --config.num_steps=1000`. Their model.json records both.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

@@ -153,16 +153,30 @@ def test_the_wide_models_code_both_ends_and_the_middle_exactly_and_psnr_rises_wi
 
 
 @pytest.mark.parametrize('name', WIDE)
-def test_the_wide_models_config_is_the_one_they_trained_with(name):
-  """configs/FAMILY_small_wide.py reproduces the shipped model's run: the recorded config, but for data_dir, which
-  the recipe passes."""
+def test_the_wide_models_config_is_their_two_recorded_runs_in_one(name):
+  """configs/FAMILY_small_wide.py reproduces the shipped model's training: the recorded config of its first run (but
+  for data_dir, which the recipe passes, and the schedule), and at every step the learning rate of the run that
+  made that step, the first's constant rate and then the annealing tail's tenth of it."""
   import importlib  # pylint: disable=import-outside-toplevel
-  config = importlib.import_module(f"grm_jax.configs.{name.replace('-', '_')}").get_config().to_dict()
-  recorded = json.loads((zoo.MODELS / name / 'model.json').read_text())['config']
-  config.pop('data_dir'), recorded.pop('data_dir')
-  assert config['model'].pop('transform_channels') == 0  # g_a and g_s N wide, as before the field was added
-  assert json.loads(json.dumps(config)) == recorded
-  assert (REPO / config['init_from']).is_dir()
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  from grm_jax.training import optim  # pylint: disable=import-outside-toplevel
+  config = importlib.import_module(f"grm_jax.configs.{name.replace('-', '_')}").get_config()
+  *_, first, tail = zoo.training_chain(json.loads((zoo.MODELS / name / 'model.json').read_text()))
+  expected, recorded = config.to_dict(), dict(first['config'])
+  for key in ('data_dir', 'num_steps', 'schedule', 'decay_boundaries'):
+    expected.pop(key), recorded.pop(key)
+  assert expected['model'].pop('transform_channels') == 0  # g_a and g_s N wide, as before the field was added
+  assert json.loads(json.dumps(expected)) == recorded
+  tail_model = dict(tail['config']['model'])
+  assert tail_model.pop('transform_channels', 0) == 0 and tail_model == first['config']['model']
+  assert (REPO / config.init_from).is_dir()
+  schedule, start = optim.learning_rate_schedule(config), 0
+  for run in (first, tail):
+    run_schedule = optim.learning_rate_schedule(ml_collections.ConfigDict(run['config']))
+    for step in range(0, run['steps'], 100):
+      assert float(schedule(start + step)) == pytest.approx(float(run_schedule(step)), rel=1e-6), (run, step)
+    start += run['steps']
+  assert start == config.num_steps
 
 
 def test_init_from_takes_a_shipped_models_name_and_a_path_first(tmp_path, monkeypatch):
