@@ -34,7 +34,7 @@
 #   train   loans.tar.part-NN (the tar split in files of 15 MiB): float16 parameters of grm and context of SIZE
 #           over lambda 0.0018-0.18 (8 gain anchors), side by side for MINUTES, from loans/FAMILY-SIZE where an
 #           earlier loan left it. SIZE=small (the default): the shipped size, the first loan from the shipped
-#           FAMILY-small-wide (this range, 8000 CPU steps); 11 MB come back for both, in one part. SIZE=small_t128:
+#           FAMILY-small-wide (this range, 9000 CPU steps); 11 MB come back for both, in one part. SIZE=small_t128:
 #           configs/*_small_t128.py, the small models with g_a and g_s grown to 128 channels (the first loan grows
 #           FAMILY-small-wide; models/widening.py); 17 MB back for both (8.7M parameters), in two parts.
 #           SIZE=small_m192: configs/*_small_m192.py, the small models with y grown to 192 channels (the first

@@ -17,9 +17,9 @@
 # FAMILIES (default "grm context") run one after the other on CORE (default 0). RUNS (runs/SIZE) holds the
 # workdirs and logs, MODELS (RUNS/models) the exports, OUT (results/kodak) the curves, FAMILY_SIZE.json.
 # (The shipped wide models were trained in two runs: 8000 steps at the constant rate, by this recipe's former form
-# in runs/wide, context-small-wide as the wide-8k arm of recipes/flattening.sh; then the 1000-step tail at 1e-5,
-# `--config.init_from=FAMILY-small-wide --config.learning_rate=1e-5 --config.warmup_steps=0
-# --config.num_steps=1000`. Their model.json records both.)
+# in runs/wide, context-small-wide as the wide-8k arm of recipes/flattening.sh; then the 1000-step tail at 1e-5
+# from that run's export, `--config.learning_rate=1e-5 --config.warmup_steps=0 --config.num_steps=1000` with the
+# config's schedule then constant. Their model.json records both; grm_jax/pretrained/README.md says how.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
