@@ -111,6 +111,7 @@ def test_train_py_on_four_devices_says_so_checkpoints_and_resumes(tmp_path):
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert 'resumed from the checkpoint of step 4' in resumed.stdout + resumed.stderr
   assert 'step 5/6' in resumed.stdout and 'step 1/6' not in resumed.stdout
+  assert "differs from its checkpoint's (num_steps: 4 -> 6)" in resumed.stdout + resumed.stderr  # tiny's step schedule moves
   leaves, _, step = _final_params(tmp_path / 'work')
   assert step == 6 and all(np.all(np.isfinite(leaf)) for leaf in leaves)
 
@@ -330,6 +331,17 @@ def test_tensorboard_reads_the_event_files(tmp_path):
           'train/steps_per_second', 'val/bpp', 'val/psnr', 'val/ms_ssim'} <= tags
   assert [event.step for event in events.Scalars('val/bpp')] == [2]
   assert [event.step for event in events.Scalars('train/loss')] == [1, 2]
+
+
+def test_a_resumed_run_names_what_its_config_changes_from_the_checkpoints():
+  config = tiny.get_config()
+  saved = json.loads(config.to_json())
+  config.learning_rate, config.model.latent_channels, config.log_every, config.num_steps = 3e-5, 16, 7, 99
+  assert trainer.config_changes(saved, config) == ['learning_rate: 0.0001 -> 3e-05', 'model.latent_channels: 12 -> 16',
+                                                   'num_steps: 1000000 -> 99']
+  config.schedule = 'constant'  # num_steps no longer moves the learning rate; the schedule itself does
+  assert trainer.config_changes(saved, config)[-1] == "schedule: 'step' -> 'constant'"
+  assert not trainer.config_changes(json.loads(config.to_json()), config)
 
 
 def test_time_limit_stops_at_a_logging_step_with_a_checkpoint_to_resume_from(tmp_path, capsys):

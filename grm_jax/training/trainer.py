@@ -11,6 +11,7 @@ step fetches them (the NaN check happens there, before anything is saved), figur
 (MS-SSIM of the training crops) are computed on logging steps only, and the input pipeline prepares the next
 batches in background threads.
 """
+import json
 import logging
 import os
 import signal
@@ -347,6 +348,29 @@ def check_workdir(workdir):
                      "to resume")
 
 
+# Fields a resumed run may change without changing what it trains: how it logs, validates, checkpoints, stops,
+# finds its data and starts (init_from only matters to a new run). num_steps sets a step or cosine schedule.
+BOOKKEEPING_FIELDS = frozenset({'time_limit_minutes', 'log_every', 'checkpoint_every', 'keep_checkpoints',
+                                'eval_every', 'val_data', 'val_images', 'val_crop', 'loader_workers', 'data_dir',
+                                'init_from'})
+
+
+def _leaves(tree, prefix=''):
+  """{'model.latent_channels': 96, ...}: a config dict's values by dotted name, lists as tuples."""
+  if isinstance(tree, dict):
+    return {name: value for key, child in tree.items() for name, value in _leaves(child, f"{prefix}{key}.").items()}
+  return {prefix[:-1]: tuple(tree) if isinstance(tree, list) else tree}
+
+
+def config_changes(saved, config):
+  """The fields whose value a resuming config changes from its checkpoint's, as 'name: old -> new' (JSON values:
+  the config as the checkpoint stores it), leaving out bookkeeping and, under a constant schedule, num_steps."""
+  old, new = _leaves(saved), _leaves(json.loads(config.to_json()))
+  ignored = BOOKKEEPING_FIELDS | ({'num_steps'} if config.schedule == 'constant' else set())
+  return [f"{name}: {old.get(name)!r} -> {new.get(name)!r}" for name in sorted(old.keys() | new.keys())
+          if name not in ignored and old.get(name) != new.get(name)]
+
+
 def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   """Trains config's model in workdir, resuming from its latest checkpoint; returns the final host state.
 
@@ -370,8 +394,12 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
   checkpoint_manager = checkpoints.manager(os.path.join(os.path.abspath(workdir), 'checkpoints'), config)
   start = checkpoint_manager.latest_step() or 0
   if start:
-    state, _ = checkpoints.restore(checkpoint_manager, start, jax.device_get(state))
+    state, saved_config = checkpoints.restore(checkpoint_manager, start, jax.device_get(state))
     logging.info("resumed from the checkpoint of step %d", start)
+    changes = config_changes(saved_config, config)
+    if changes:  # a resumed run silently following another schedule or data would not repeat the one it continues
+      logging.warning("resuming step %d with a config that differs from its checkpoint's (%s): training goes on "
+                      "with the new values", start, '; '.join(changes))
   elif initial_params is not None:
     state = _starting_from(state, optimizer, initial_params, "initial_params")
   elif config.get('init_from'):
