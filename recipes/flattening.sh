@@ -53,7 +53,8 @@ train() {
       fi
     fi
     nice taskset -c "${CORE:-0}" $PY train.py --config configs/context_small_wide.py --config.data_dir="$DATA" \
-        --config.schedule=constant --config.num_steps=$steps --workdir "$RUNS/$arm" ${ARM[$base]?unknown arm $arm} >> "$RUNS/$arm.log" 2>&1
+        --config.schedule=constant --config.num_steps=$steps --workdir "$RUNS/$arm" ${ARM[$base]?unknown arm $arm} \
+        >> "$RUNS/$arm.log" 2>&1
   done
 }
 

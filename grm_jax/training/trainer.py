@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import tqdm
+from flax import traverse_util
 
 from grm_jax import losses, metrics, models, rd_lambda, zoo
 from grm_jax.models import gain_folding, saved, widening
@@ -355,17 +356,10 @@ BOOKKEEPING_FIELDS = frozenset({'time_limit_minutes', 'log_every', 'checkpoint_e
                                 'init_from'})
 
 
-def _leaves(tree, prefix=''):
-  """{'model.latent_channels': 96, ...}: a config dict's values by dotted name, lists as tuples."""
-  if isinstance(tree, dict):
-    return {name: value for key, child in tree.items() for name, value in _leaves(child, f"{prefix}{key}.").items()}
-  return {prefix[:-1]: tuple(tree) if isinstance(tree, list) else tree}
-
-
 def config_changes(saved, config):
   """The fields whose value a resuming config changes from its checkpoint's, as 'name: old -> new' (JSON values:
   the config as the checkpoint stores it), leaving out bookkeeping and, under a constant schedule, num_steps."""
-  old, new = _leaves(saved), _leaves(json.loads(config.to_json()))
+  old, new = (traverse_util.flatten_dict(tree, sep='.') for tree in (saved, json.loads(config.to_json())))
   ignored = BOOKKEEPING_FIELDS | ({'num_steps'} if config.schedule == 'constant' else set())
   return [f"{name}: {old.get(name)!r} -> {new.get(name)!r}" for name in sorted(old.keys() | new.keys())
           if name not in ignored and old.get(name) != new.get(name)]
