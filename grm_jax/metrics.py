@@ -15,30 +15,35 @@ def psnr(a, b, max_val=1.0):
   return 10.0 * jnp.log10(max_val**2 / mse(a, b))
 
 
-def _gaussian_window(size, sigma):
+def _gaussian_taps(size, sigma):
+  """The 1-D Gaussian whose outer product with itself is tf.image's normalised 2-D window."""
   coords = jnp.arange(size, dtype=jnp.float32) - (size - 1) / 2.0
-  g = -0.5 * jnp.square(coords) / sigma**2
-  window = jax.nn.softmax((g[None, :] + g[:, None]).reshape(-1)).reshape(size, size)
-  return window
+  return jax.nn.softmax(-0.5 * jnp.square(coords) / sigma**2)
 
 
-def _filter(x, window):
-  """Depthwise 'valid' filtering of [B, H, W, C] with a 2D window."""
-  channels = x.shape[-1]
-  kernel = jnp.tile(window[:, :, None, None], (1, 1, 1, channels))
-  return jax.lax.conv_general_dilated(x, kernel, (1, 1), 'VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
-                                      feature_group_count=channels)
+def _filter(x, taps):
+  """'Valid' Gaussian filtering of [B, H, W, C], channel by channel: the separable form of tf.image's 2-D window
+  (2k instead of k^2 multiplies per pixel; the training loss of an MS-SSIM model runs it 20 times a step), each
+  channel as an image of its own, since XLA's CPU backend runs grouped convolutions slowly."""
+  batch, height, width, channels = x.shape
+  size = taps.shape[0]
+  planes = jnp.transpose(x, (0, 3, 1, 2)).reshape(batch * channels, height, width, 1)
+  for kernel in (taps.reshape(size, 1, 1, 1), taps.reshape(1, size, 1, 1)):
+    planes = jax.lax.conv_general_dilated(planes, kernel, (1, 1), 'VALID',
+                                          dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  planes = planes.reshape(batch, channels, height - size + 1, width - size + 1)
+  return jnp.transpose(planes, (0, 2, 3, 1))
 
 
-def _ssim_and_contrast(x, y, max_val, window, k1=0.01, k2=0.03):
+def _ssim_and_contrast(x, y, max_val, taps, k1=0.01, k2=0.03):
   """Per-image, per-channel SSIM and contrast-structure terms, as tf.image computes them."""
   c1, c2 = (k1 * max_val)**2, (k2 * max_val)**2
-  mean_x, mean_y = _filter(x, window), _filter(y, window)
+  mean_x, mean_y = _filter(x, taps), _filter(y, taps)
   num0 = mean_x * mean_y * 2.0
   den0 = jnp.square(mean_x) + jnp.square(mean_y)
   luminance = (num0 + c1) / (den0 + c1)
-  num1 = _filter(x * y, window) * 2.0
-  den1 = _filter(jnp.square(x) + jnp.square(y), window)
+  num1 = _filter(x * y, taps) * 2.0
+  den1 = _filter(jnp.square(x) + jnp.square(y), taps)
   cs = (num1 - num0 + c2) / (den1 - den0 + c2)
   return jnp.mean(luminance * cs, axis=(1, 2)), jnp.mean(cs, axis=(1, 2))
 
@@ -58,12 +63,12 @@ def ms_ssim(x, y, max_val=1.0, filter_size=11, sigma=1.5, weights=MS_SSIM_WEIGHT
   min_side = (filter_size - 1) * 2**(len(weights) - 1) + 1
   if min(x.shape[1:3]) < min_side:
     raise ValueError(f"MS-SSIM needs images of at least {min_side}x{min_side} pixels, got {x.shape[1:3]}")
-  window = _gaussian_window(filter_size, sigma)
+  taps = _gaussian_taps(filter_size, sigma)
   contrasts = []
   for scale in range(len(weights)):
     if scale:
       x, y = _halve(x), _halve(y)
-    ssim, cs = _ssim_and_contrast(x, y, max_val, window)
+    ssim, cs = _ssim_and_contrast(x, y, max_val, taps)
     contrasts.append(jax.nn.relu(cs))
   terms = jnp.stack(contrasts[:-1] + [jax.nn.relu(ssim)], axis=-1)
   return jnp.mean(jnp.prod(terms**jnp.asarray(weights), axis=-1), axis=-1)

@@ -2,7 +2,8 @@
 range (gain anchors, the portable path's rate levels, calibration), a range's middle, and the policy a codec
 applies to the lambda it is asked to code at, checked once, as the float32 value a .grm file carries.
 
-Convention (CompressAI's): loss = lambda * 255^2 * MSE + bpp.
+Convention (CompressAI's): loss = lambda * 255^2 * MSE + bpp, or lambda * (1 - MS-SSIM) + bpp for an MS-SSIM
+model; a quality level means the same for both metrics (CompressAI's quality lambdas of each).
 """
 import numpy as np
 
@@ -10,14 +11,39 @@ from grm_jax.errors import GrmError
 
 # CompressAI's lambdas for MSE models, quality 1 to 8.
 QUALITY_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
+# CompressAI's lambdas for MS-SSIM models, quality 1 to 8.
+MS_SSIM_QUALITY_LAMBDAS = (2.40, 4.58, 8.73, 16.64, 31.73, 60.50, 115.37, 220.00)
+QUALITY_LAMBDAS_OF = {'mse': QUALITY_LAMBDAS, 'ms-ssim': MS_SSIM_QUALITY_LAMBDAS}
 
 
-def quality_to_lambda(quality):
+def quality_lambdas(distortion='mse'):
+  """CompressAI's quality lambdas, 1 to 8, of a model trained for this distortion ('mse' or 'ms-ssim')."""
+  try:
+    return QUALITY_LAMBDAS_OF[distortion]
+  except KeyError:
+    raise GrmError(f"unknown distortion {distortion!r}; expected one of {tuple(QUALITY_LAMBDAS_OF)}") from None
+
+
+def quality_to_lambda(quality, distortion='mse'):
   """The lambda of a quality level from 1 to 8, interpolated in log(lambda) between levels."""
+  table = quality_lambdas(distortion)
   quality = float(quality)
-  if not 1.0 <= quality <= len(QUALITY_LAMBDAS):
-    raise GrmError(f"quality {quality:g} is outside 1 to {len(QUALITY_LAMBDAS)}")
-  return float(np.exp(np.interp(quality - 1.0, np.arange(len(QUALITY_LAMBDAS)), np.log(QUALITY_LAMBDAS))))
+  if not 1.0 <= quality <= len(table):
+    raise GrmError(f"quality {quality:g} is outside 1 to {len(table)}")
+  return float(np.exp(np.interp(quality - 1.0, np.arange(len(table)), np.log(table))))
+
+
+def equivalent_lambda(lambda_, source, target):
+  """The lambda of a `target`-distortion model at the quality where a `source`-distortion model codes at lambda_:
+  piecewise linear in log(lambda) through the two quality tables, extended beyond their ends by the end segments'
+  slopes. What fine-tuning an MSE model into an MS-SSIM one starts its gains from."""
+  if source == target:
+    return float(lambda_)
+  log_source, log_target = (np.log(quality_lambdas(d)) for d in (source, target))
+  x = np.log(float(lambda_))
+  segment = int(np.clip(np.searchsorted(log_source, x) - 1, 0, len(log_source) - 2))
+  slope = (log_target[segment + 1] - log_target[segment]) / (log_source[segment + 1] - log_source[segment])
+  return float(np.exp(log_target[segment] + slope * (x - log_source[segment])))
 
 
 def log_spaced(lambda_range, count):

@@ -13,14 +13,25 @@ from grm_jax.errors import GrmError
 
 MODELS = pathlib.Path(__file__).resolve().parent / 'pretrained'
 DEFAULT = 'grm-small'
+# The default model of each metric a model can be trained for (config.distortion): what `--metric` chooses.
+METRIC_DEFAULTS = {'mse': DEFAULT, 'ms-ssim': 'grm-small-msssim'}
+METRICS = tuple(METRIC_DEFAULTS)
 
 
-def resolve(name_or_path=None):
-  """The model directory for a path, a shipped model's name, or None (the default model)."""
+def default_for(metric='mse'):
+  """The name of the default model for a metric."""
+  if metric not in METRIC_DEFAULTS:
+    raise GrmError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+  return METRIC_DEFAULTS[metric]
+
+
+def resolve(name_or_path=None, metric='mse'):
+  """The model directory for a path, a shipped model's name, or None (the default model of the metric)."""
   if name_or_path is None:
-    if not (MODELS / DEFAULT).is_dir():
-      raise GrmError(f"no model given, and the default model {MODELS / DEFAULT} is not there")
-    return MODELS / DEFAULT
+    default = default_for(metric)
+    if not (MODELS / default).is_dir():
+      raise GrmError(f"no model given, and the default model {MODELS / default} is not there")
+    return MODELS / default
   path = pathlib.Path(name_or_path)
   if path.is_dir():
     return path
@@ -42,22 +53,27 @@ def _shipped_named(path):
   return path.parent == pathlib.Path('.') and (MODELS / path).is_dir()
 
 
-def resolve_for_lambda(name_or_path, lambda_):
-  """The model for a file at lambda_: as resolve(); but where no model is named and the default cannot code at
-  lambda_, the shipped model of the default's family that can (the narrowest range: a model covering less of the
-  range was trained more at each lambda of it)."""
-  default = find(DEFAULT)
+def resolve_for_lambda(name_or_path, lambda_, metric='mse'):
+  """The model for a file at lambda_: as resolve(); but where no model is named and the metric's default cannot
+  code at lambda_, the shipped model of the default's family and metric that can (the narrowest range: a model
+  covering less of the range was trained more at each lambda of it)."""
+  default = find(default_for(metric))
   if (name_or_path is not None or lambda_ is None or default is None or not lambda_range(default)
       or covers(default, lambda_)):
-    return resolve(name_or_path)
+    return resolve(name_or_path, metric)
   family = default['meta'].get('family')
-  candidates = [entry for entry in covering(lambda_) if entry['meta'].get('family') == family]
-  return candidates[0]['path'] if candidates else resolve(None)
+  candidates = [entry for entry in covering(lambda_, metric) if entry['meta'].get('family') == family]
+  return candidates[0]['path'] if candidates else resolve(None, metric)
 
 
 def find(name):
   """The shipped model of this name, or None."""
   return next((entry for entry in shipped() if entry['name'] == name), None)
+
+
+def metric(entry):
+  """What a shipped model was trained for: 'mse' or 'ms-ssim' (its config's distortion)."""
+  return entry['meta'].get('config', {}).get('distortion', 'mse')
 
 
 def lambda_range(entry):
@@ -73,9 +89,11 @@ def covers(entry, lambda_):
   return bool(lambdas) and rd_lambda.in_range(lambda_, lambdas)
 
 
-def covering(lambda_):
-  """The shipped models that code at lambda_, the narrowest range first."""
-  found = [entry for entry in shipped() if covers(entry, lambda_)]
+def covering(lambda_, metric_of_lambda=None):
+  """The shipped models that code at lambda_ (of those trained for metric_of_lambda, where given: a lambda means
+  nothing across metrics), the narrowest range first."""
+  found = [entry for entry in shipped() if covers(entry, lambda_)
+           and metric_of_lambda in (None, metric(entry))]
   return sorted(found, key=lambda entry: lambda_range(entry)[1] / lambda_range(entry)[0])
 
 
@@ -136,6 +154,6 @@ def describe(entry):
   model = config.get('model', {})
   low_high = model.get('lambda_range')
   lambdas = f"{low_high[0]}-{low_high[1]}" if low_high else f"{config.get('lambda_', '?')}"
-  return (f"{entry['name']:<22} {meta.get('family', '?'):<10} lambda {lambdas:<15} "
+  return (f"{entry['name']:<22} {meta.get('family', '?'):<10} {metric(entry):<8} lambda {lambdas:<15} "
           f"N={model.get('channels', '?')} M={model.get('latent_channels', '?')}  {steps_text}  "
           f"{meta.get('size_bytes', 0) / 1e6:.1f} MB  {meta.get('param_dtype', '?')}")

@@ -7,6 +7,8 @@
 #                    fine-tuned (about 1 step/s a family on one core)
 #   SIZE=small_m192  grm-small-m192, context-small-m192: the wide models with y grown to 192 channels (and the
 #                    parameter networks with it), fine-tuned (1.2 and 1.4 steps/s side by side, one core each)
+#   SIZE=small_msssim  grm-small-msssim, context-small-msssim: the wide models fine-tuned for MS-SSIM over
+#                    CompressAI's MS-SSIM qualities 1 to 8 (lambda 2.40-220), 1000 steps of 192x192 crops
 #   SIZE=medium      grm-medium, context-medium: twice the width, from random parameters, 40000 steps (about 15
 #                    hours a family on one core: trained in the background, resumed session after session from
 #                    the checkpoints every 500 steps)
@@ -23,10 +25,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-SIZE=${SIZE:?SIZE=small_wide, small_t128, small_m192 or medium}
+SIZES="small_wide, small_t128, small_m192, small_msssim or medium"
+SIZE=${SIZE:?SIZE=$SIZES}
 case $SIZE in
-  small_wide | small_t128 | small_m192 | medium) ;;
-  *) echo "SIZE is small_wide, small_t128, small_m192 or medium" >&2; exit 2 ;;
+  small_wide | small_t128 | small_m192 | small_msssim | medium) ;;
+  *) echo "SIZE is $SIZES" >&2; exit 2 ;;
 esac
 SUFFIX=${SIZE//_/-}  # the models' names: FAMILY-SUFFIX
 RUNS=${RUNS:-runs/$SIZE}
@@ -35,7 +38,8 @@ OUT=${OUT:-results/kodak}
 DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
 FAMILIES=${FAMILIES:-grm context}
-QUALITIES=$($PY -c "from grm_jax.rd_lambda import QUALITY_LAMBDAS as q; print(*q)")  # CompressAI's, qualities 1 to 8
+METRIC=$([ "$SIZE" = small_msssim ] && echo ms-ssim || echo mse)
+QUALITIES=$($PY -c "from grm_jax.rd_lambda import quality_lambdas; print(*quality_lambdas('$METRIC'))")  # CompressAI's, 1 to 8
 
 train() {
   mkdir -p "$RUNS"
@@ -71,6 +75,6 @@ case "${1:-}" in
   train) train ;;
   export) export_models ;;
   evaluate) evaluate ;;
-  *) echo "usage: SIZE=small_wide|small_t128|small_m192|medium recipes/shipped_models.sh train|export|evaluate" >&2
+  *) echo "usage: SIZE=small_wide|small_t128|small_m192|small_msssim|medium recipes/shipped_models.sh train|export|evaluate" >&2
      exit 2 ;;
 esac

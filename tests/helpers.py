@@ -42,9 +42,10 @@ def run_python(args, env=None, timeout=600, **kwargs):
 
 
 def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', transform_dtype='float32',
-                      calibration_images=None, model_overrides=None):
-  """A model directory of configs/tiny.py's model (config.model updated with model_overrides): random weights, or
-  trained for `steps` on tiny images; with calibration_images, its entropy path exported portable (integer)."""
+                      calibration_images=None, model_overrides=None, config_overrides=None):
+  """A model directory of configs/tiny.py's model (config.model updated with model_overrides, the config with
+  config_overrides): random weights, or trained for `steps` on tiny images; with calibration_images, its entropy
+  path exported portable (integer)."""
   import jax  # pylint: disable=import-outside-toplevel
   from grm_jax.configs import tiny  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
@@ -53,6 +54,7 @@ def export_tiny_model(tmp_path_factory, family, steps=0, order='wavefront', tran
   config = tiny.get_config()
   config.model.family, config.model.order, config.model.transform_dtype = family, order, transform_dtype
   config.model.update(model_overrides or {})
+  config.update(config_overrides or {})
   folder = tmp_path_factory.mktemp(f'{family}_model')
   if steps:
     write_image_folder(folder / 'train', count=8, size=(96, 96), seed=5)

@@ -92,6 +92,8 @@ class Codec:
   lambda_range = property(lambda self: self.rate.lambda_range)
   variable_rate = property(lambda self: self.rate.variable_rate)
   default_lambda = property(lambda self: self.rate.default)
+  # What the model was trained for, 'mse' or 'ms-ssim': the scale of its lambdas and of a quality level.
+  metric = property(lambda self: self.config.get('distortion', 'mse'))
 
   def check_lambda(self, lambda_):
     return self.rate.check(lambda_)

@@ -207,11 +207,12 @@ class Validation:
     return result
 
 
-def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None):
+def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None, distortion='mse'):
   """The state with the parameters of another run's latest checkpoint, of an exported model directory or of a
   parameter bundle (same networks; a fixed-rate model also initialises its variable-rate form, a variable-rate
   model one of another lambda range or the fixed-rate model of lambda_, and a model with fewer channels in g_a and
-  g_s or in y its grown form: models/widening.py), and a fresh optimiser."""
+  g_s or in y its grown form: models/widening.py), and a fresh optimiser. A model trained for another distortion
+  starts with its gains at equal quality (rd_lambda.equivalent_lambda)."""
   folder = os.path.join(workdir, 'checkpoints')
   if os.path.isfile(os.path.join(workdir, 'model.json')):
     source_config, params, meta = saved.read(workdir, transforms)
@@ -224,7 +225,7 @@ def _initialize_from(state, optimizer, workdir, model, lambda_, transforms=None)
     params = None
   if params is None:
     raise GrmError(f"init_from: {workdir} has no checkpoint and is not a model directory")
-  params = _with_gains_of_this_model(params, model, source_config, lambda_)
+  params = _with_gains_of_this_model(params, model, source_config, lambda_, distortion)
   if transforms is None:  # the shipped transforms only: a researcher's own layers may not widen this way
     try:
       params = widening.grown_params(params, state['params'], model)
@@ -244,21 +245,26 @@ def _starting_from(state, optimizer, params, what):
   return {'step': state['step'], 'params': params, 'opt_state': optimizer.init(params)}
 
 
-def _with_gains_of_this_model(params, model, source_config, lambda_):
+def _with_gains_of_this_model(params, model, source_config, lambda_, distortion='mse'):
   """The parameters of another model of the same networks with the gain units this model needs: a fixed-rate
   model's gain units are added (gain 1 at the lambda it was trained for, layers/gain.py), a variable-rate model's
   are moved to this model's anchors (another range or count: gain.reanchored_params), or folded into its layers at
-  lambda_ for a fixed-rate model (models/gain_folding.py); any other params unchanged."""
+  lambda_ for a fixed-rate model (models/gain_folding.py); any other params unchanged. lambda_ and the model's
+  range are of `distortion`; the source's lambdas are mapped to it at equal quality where it was trained for
+  another."""
   units = {'y_gains': model.latent_channels}
   if model.z_gain and model.family_spec.hyperprior:
     units['z_gains'] = model.channels
   if source_config is None:
     return params
+  source_distortion = source_config.get('distortion', 'mse')
+  to_this_metric = lambda value: rd_lambda.equivalent_lambda(value, source_distortion, distortion)
   if not model.variable_rate:
     if 'y_gains' not in params:
       return params
     try:
-      params = gain_folding.folded_gains(params, models.check_model_config(source_config['model']), lambda_)
+      params = gain_folding.folded_gains(params, models.check_model_config(source_config['model']),
+                                         rd_lambda.equivalent_lambda(lambda_, distortion, source_distortion))
     except ValueError as error:
       raise GrmError(f"init_from: {error}") from None
     logging.info("folded the variable-rate model's gains at lambda %s into its layers", lambda_)
@@ -267,11 +273,12 @@ def _with_gains_of_this_model(params, model, source_config, lambda_):
   params = dict(params)
   if not any(name in params for name in units):
     for name, channels in units.items():
-      params[name] = gain.converted_params(anchors, channels, float(source_config['lambda_']))
+      params[name] = gain.converted_params(anchors, channels, to_this_metric(float(source_config['lambda_'])))
     logging.info("converted a fixed-rate model (lambda %s) to variable rate", source_config['lambda_'])
     return params
   source_model = models.check_model_config(source_config['model'])  # with the defaults a build gives it
-  source_anchors = gain.anchor_lambdas(source_model['lambda_range'], source_model['gain_anchors'])
+  source_anchors = tuple(map(to_this_metric, gain.anchor_lambdas(source_model['lambda_range'],
+                                                                  source_model['gain_anchors'])))
   if source_anchors == anchors:
     return params
   for name in units:
@@ -283,10 +290,16 @@ def _with_gains_of_this_model(params, model, source_config, lambda_):
 
 
 def check_batch_layout(config):
+  """A batch the devices can share, of crops the distortion can measure; a GrmError before anything is written."""
   processes, devices = jax.process_count(), jax.local_device_count()
   if config.batch_size % (processes * devices):
     raise GrmError(f"batch_size {config.batch_size} must be a multiple of the {processes * devices} devices "
                    f"({processes} process(es) x {devices} local device(s))")
+  if config.distortion not in losses.DISTORTIONS:
+    raise GrmError(f"distortion {config.distortion!r}: expected one of {losses.DISTORTIONS}")
+  if config.distortion == 'ms-ssim' and config.patch_size < metrics.MS_SSIM_MIN_SIDE:
+    raise GrmError(f"distortion 'ms-ssim' needs crops of at least {metrics.MS_SSIM_MIN_SIDE} pixels (its five "
+                   f"scales), got patch_size {config.patch_size}")
 
 
 def _agreed(flag):
@@ -398,7 +411,7 @@ def train_and_evaluate(config, workdir, transforms=None, initial_params=None):
     state = _starting_from(state, optimizer, initial_params, "initial_params")
   elif config.get('init_from'):
     state = _initialize_from(state, optimizer, zoo.source_folder(config.init_from), model, config.lambda_,
-                             transforms)
+                             transforms, config.distortion)
   if start >= config.num_steps:
     logging.info("already trained to step %d (num_steps=%d): nothing to do", start, config.num_steps)
     checkpoint_manager.close()
