@@ -11,7 +11,7 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 
 
 def read_image(path, notes=None):
-  """An image file as uint8 [H, W, 3], as an image viewer shows it.
+  """An image file (`-`: standard input) as uint8 [H, W, 3], as an image viewer shows it.
 
   The EXIF orientation is applied; grayscale, palette, CMYK and alpha images are converted to RGB, 16 and 32-bit
   integer and 32-bit float images reduced to 8 bits from their format's range, and an animated image gives its
@@ -20,14 +20,15 @@ def read_image(path, notes=None):
   header, before any pixel is decoded (Pillow itself only warns up to twice that).
   """
   from PIL import Image, UnidentifiedImageError  # pylint: disable=import-outside-toplevel
-  path = pathlib.Path(path)
-  if not path.exists():
+  source = _stdin_bytes() if str(path) == '-' else None
+  path = pathlib.Path('standard input' if source is not None else path)
+  if source is None and not path.exists():
     raise GrmError(f"{path}: no such file")
-  if path.is_dir():
+  if source is None and path.is_dir():
     raise GrmError(f"{path}: is a folder, not an image")
   notes = [] if notes is None else notes
   try:
-    with Image.open(path) as image:
+    with Image.open(source or path) as image:
       width, height = image.size
       if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
         raise GrmError(f"{path}: refused: {width}x{height} = {width * height} pixels is above the limit of "
@@ -43,7 +44,10 @@ def read_image(path, notes=None):
         return _wide_samples_to_8_bits(image, rawmode, path, notes)
       if ';16' in rawmode:
         notes.append(f"{path.name}: 16-bit image reduced to 8 bits")
-      if image.mode != 'RGB':
+      if image.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in image.info:
+        notes.append(f"{path.name}: its transparency (alpha) is dropped: a .grm file codes RGB, and transparent "
+                     "pixels keep the colour stored under them")
+      elif image.mode != 'RGB':
         notes.append(f"{path.name}: {image.mode} image converted to RGB")
       array = np.asarray(image.convert('RGB'), np.uint8)
   except UnidentifiedImageError:
@@ -53,6 +57,18 @@ def read_image(path, notes=None):
   except (OSError, ValueError, SyntaxError) as error:
     raise GrmError(f"{path}: unreadable image ({error})") from None
   return array
+
+
+def _stdin_bytes():
+  """Standard input, whole, as a file object for Pillow (which needs to seek)."""
+  import io  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  if sys.stdin is None or sys.stdin.isatty():
+    raise GrmError("-: standard input is a terminal; pipe an image into it (grm compress - out.grm < photo.png)")
+  data = sys.stdin.buffer.read()
+  if not data:
+    raise GrmError("standard input: empty, not an image")
+  return io.BytesIO(data)
 
 
 def _rawmode(image):
@@ -126,12 +142,43 @@ def to_uint8(image):
   return np.clip(np.round(np.asarray(image, np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
+# Lossless formats a decoded image is written in, by the output's extension, with Pillow's options for each.
+LOSSLESS_FORMATS = {'.png': ('PNG', {}), '.tif': ('TIFF', {'compression': 'tiff_deflate'}),
+                    '.tiff': ('TIFF', {'compression': 'tiff_deflate'}), '.ppm': ('PPM', {}), '.bmp': ('BMP', {}),
+                    '.webp': ('WEBP', {'lossless': True, 'quality': 100, 'method': 4})}
+
+
+def output_format(path, notes=None):
+  """(Pillow format, options) of the lossless format an output's extension names; PNG for `-` and for a name
+  without an extension (with a note); a GrmError for any other extension (a lossy format would change the decoded
+  pixels)."""
+  suffix = pathlib.Path(str(path)).suffix.lower()
+  if str(path) == '-' or not suffix:
+    if suffix == '' and str(path) != '-' and notes is not None and not pathlib.Path(str(path)).exists():
+      notes.append(f"{path}: no extension: written as PNG")
+    return LOSSLESS_FORMATS['.png']
+  if suffix not in LOSSLESS_FORMATS:
+    names = ', '.join(sorted(LOSSLESS_FORMATS))
+    raise GrmError(f"{path}: {suffix} is not a lossless format the decoder writes ({names}): name the output "
+                   "with one of these; convert it afterwards if you need a lossy copy")
+  return LOSSLESS_FORMATS[suffix]
+
+
+def write_image(path, image, inputs=(), force=False):
+  """Writes uint8 [H, W, 3] in the lossless format the name's extension says (output_format), under the project's
+  output rule (outputs.py: atomic, never over an input or an existing file unless force)."""
+  _save(path, image, inputs, force, *output_format(path))
+
+
 def write_png(path, image, inputs=(), force=False):
-  """Writes uint8 [H, W, 3] as PNG under the project's output rule (outputs.py: atomic, never over an input or an
-  existing file unless force)."""
+  """Writes uint8 [H, W, 3] as PNG, whatever the name (outputs.py's rule)."""
+  _save(path, image, inputs, force, *LOSSLESS_FORMATS['.png'])
+
+
+def _save(path, image, inputs, force, pillow_format, options):
   from PIL import Image  # pylint: disable=import-outside-toplevel
   with outputs.output(path, inputs, force) as tmp:
-    Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format='PNG')
+    Image.fromarray(np.asarray(image, np.uint8)).save(tmp, format=pillow_format, **options)
 
 
 def names_files(spec):

@@ -1,5 +1,6 @@
 """Shared fixtures: sample images. No test needs ../shared: what they use ships in samples/ and tests/data/."""
 import importlib.util
+import os
 import pathlib
 
 import numpy as np
@@ -7,6 +8,10 @@ import pytest
 from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# The command line's compilation cache stays off in tests, and in the processes they start, unless a test points it
+# at a folder of its own: the suite neither reads nor fills the user's cache.
+os.environ['GRM_CACHE_DIR'] = 'off'
+
 SAMPLES = REPO / 'samples'
 
 

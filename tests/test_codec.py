@@ -247,7 +247,7 @@ def test_compress_refuses_non_images_and_converts_other_formats(capsys, tmp_path
   Image.fromarray(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8), 'RGBA').save(tmp_path / 'rgba.png')
   Image.fromarray(rng.integers(0, 65536, (20, 30), dtype=np.uint16)).save(tmp_path / 'deep.png')
   assert Image.open(tmp_path / 'deep.png').mode.startswith('I')
-  for name, note in (('gray', 'L image converted to RGB'), ('rgba', 'RGBA image converted to RGB'),
+  for name, note in (('gray', 'L image converted to RGB'), ('rgba', 'its transparency (alpha) is dropped'),
                      ('deep', '16-bit image reduced to 8 bits')):
     assert cli.main(['compress', str(tmp_path / f'{name}.png'), str(tmp_path / f'{name}.grm'),
                      '--model', str(model_dirs['hyperprior'])]) == 0

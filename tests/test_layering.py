@@ -7,7 +7,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'grm_jax'
 # A part may import the parts of a lower rank only.
 RANK = {
     'errors': 0, 'configs': 0, 'metrics': 0,
-    'outputs': 1, 'config_io': 1, 'bd': 1, 'rd_lambda': 1, 'model_hashes': 1,
+    'outputs': 1, 'config_io': 1, 'bd': 1, 'rd_lambda': 1, 'model_hashes': 1, 'compile_cache': 1,
     'image_io': 2, 'plot': 2, 'zoo': 2,
     'layers': 3,
     'entropy_models': 4,

@@ -113,7 +113,15 @@ def check_magic(prefix):
 
 
 def read_file(path):
-  """A .grm file's bytes, its magic number checked first: a large foreign file is refused without being read."""
+  """A .grm file's bytes (`-`: standard input's), its magic number checked first: a large foreign file is refused
+  without being read."""
+  if str(path) == '-':
+    import sys  # pylint: disable=import-outside-toplevel
+    if sys.stdin is None or sys.stdin.isatty():
+      raise GrmError("-: standard input is a terminal; pipe a .grm file into it (grm decompress - out.png < f.grm)")
+    start = sys.stdin.buffer.read(len(MAGIC))
+    check_magic(start)
+    return start + sys.stdin.buffer.read()
   with open(path, 'rb') as f:
     check_magic(f.read(len(MAGIC)))
     f.seek(0)

@@ -13,7 +13,8 @@ from grm_jax.errors import GrmError
 
 def available_bytes(device=None):
   """Bytes the device can still allocate: an accelerator's own count, or on the CPU what the operating system
-  can give without swapping (MemAvailable, and a container's cgroup limit); None where neither is known."""
+  can give without swapping (MemAvailable, a container's cgroup limit, and this process's own limits: `ulimit -v`
+  and `ulimit -d`, as clusters set them); None where none is known."""
   device = device or jax.devices()[0]
   try:
     stats = device.memory_stats()
@@ -29,10 +30,41 @@ def available_bytes(device=None):
           free = int(line.split()[1]) * 1024
   except (OSError, ValueError, IndexError):
     pass
-  container = _cgroup_free_bytes()  # a container's limit, which MemAvailable does not see
-  if container is not None:
-    free = container if free is None else min(free, container)
+  for limit in (_cgroup_free_bytes(), _process_limit_free_bytes()):  # limits MemAvailable does not see
+    if limit is not None:
+      free = limit if free is None else min(free, limit)
   return free
+
+
+def _process_limit_free_bytes():
+  """What this process's address-space and data limits (RLIMIT_AS, RLIMIT_DATA) leave it: each soft limit less
+  what the process already has of it (VmSize, VmData); None without a limit."""
+  try:
+    import resource  # pylint: disable=import-outside-toplevel
+  except ImportError:  # not a Unix
+    return None
+  used = _proc_status_bytes(('VmSize', 'VmData'))
+  free = None
+  for name, field in (('RLIMIT_AS', 'VmSize'), ('RLIMIT_DATA', 'VmData')):
+    soft, _ = resource.getrlimit(getattr(resource, name))
+    if soft != resource.RLIM_INFINITY and used.get(field) is not None:
+      left = max(soft - used[field], 0)
+      free = left if free is None else min(free, left)
+  return free
+
+
+def _proc_status_bytes(fields):
+  """{field: bytes} of /proc/self/status's kB fields; {} where it cannot be read."""
+  values = {}
+  try:
+    with open('/proc/self/status', encoding='ascii') as status:
+      for line in status:
+        key, _, rest = line.partition(':')
+        if key in fields:
+          values[key] = int(rest.split()[0]) * 1024
+  except (OSError, ValueError, IndexError):
+    return {}
+  return values
 
 
 def _cgroup_free_bytes():

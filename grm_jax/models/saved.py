@@ -21,7 +21,7 @@ import ml_collections
 import numpy as np
 from flax import serialization
 
-from grm_jax import model_hashes, models
+from grm_jax import compile_cache, model_hashes, models
 from grm_jax.errors import GrmError
 from grm_jax.models import schema
 
@@ -62,6 +62,33 @@ def read_json(payload, name):
 def parameter_bytes(template):
   """Bytes of a parameter tree (of arrays or ShapeDtypeStructs) as float32."""
   return sum(4 * math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(template))
+
+
+def parameter_template(model, config_bytes, own_transforms=False):
+  """The tree of the model's parameters as ShapeDtypeStructs. Tracing the model's init for it takes a second or
+  more; the command line keeps it in its cache (compile_cache.remembered) keyed by the config and the package's
+  source. A researcher's own transforms are code outside the package: always traced."""
+  def traced():
+    init = lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))
+    return jax.eval_shape(init)['params']
+  if own_transforms:
+    return traced()
+  return compile_cache.remembered('parameter-shapes', config_bytes, traced, _shapes_to_json, _shapes_from_json)
+
+
+def _shapes_to_json(template):
+  return [[[str(getattr(key, 'key', key)) for key in path], list(leaf.shape), str(leaf.dtype)]
+          for path, leaf in jax.tree_util.tree_flatten_with_path(template)[0]]
+
+
+def _shapes_from_json(rows):
+  tree = {}
+  for path, shape, dtype in rows:
+    node = tree
+    for key in path[:-1]:
+      node = node.setdefault(key, {})
+    node[path[-1]] = jax.ShapeDtypeStruct(tuple(shape), np.dtype(dtype))
+  return tree
 
 
 def check_params(params, template, dtype):
@@ -133,8 +160,7 @@ def read_model(payloads, meta, transforms=None):
   if param_dtype not in PARAM_DTYPES:
     raise ValueError(f"model.json: param_dtype {param_dtype!r} is not one of {PARAM_DTYPES}")
   model = models.build(config, transforms=transforms)
-  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32)))
-  template = template['params']
+  template = parameter_template(model, payloads['config.json'], own_transforms=transforms is not None)
   check_size('params.msgpack', len(payloads['params.msgpack']), parameter_bytes(template) + (1 << 20))
   zeros = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, param_dtype), template)
   try:
