@@ -42,6 +42,7 @@ def test_each_shipped_model_loads_covers_the_range_and_records_how_it_was_made(e
   assert config.model.family == meta['family'] and params
 
 
+@pytest.mark.cross_isa
 def test_default_model_round_trips_exactly_at_the_estimated_rate_over_its_range():
   image = image_io.read_image(REPO / 'samples' / 'kodim23.png')[:192, :256]
   codec = grm_jax.load()
@@ -79,6 +80,7 @@ def test_estimate_command_with_the_default_model_and_with_a_config(tmp_path, cap
   assert 'random init of' in capsys.readouterr().out
 
 
+@pytest.mark.cross_isa
 def test_files_the_tensorflow_coder_wrote_decode_to_the_same_latents():
   """tests/data/legacy: crops of samples/kodim15.png coded by the shipped models through tensorflow-compression's
   op (the project's coder before it had its own), at both ends of the range and 0.013, with what they decoded to."""
