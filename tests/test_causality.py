@@ -12,6 +12,7 @@ import pytest
 from grm_jax.configs import tiny
 from grm_jax import models
 from grm_jax.entropy_models import coding_order
+from tests import tolerances
 
 H, W = 5, 6
 
@@ -74,7 +75,9 @@ def test_reference_search_finds_a_planted_match():
   y_hat[0, 3, 3] = y_hat[0, 1, 0]
   out = predict(jnp.asarray(y_hat), jnp.zeros((1, H, W, 2 * m)))
   assert int(out['reference_index'][0, 3, 4]) == 1 * W + 1
-  assert float(out['similarity'][0, 3, 4]) == pytest.approx(1.0, abs=1e-5)
+  # The cosine of a 48-value key with itself, 1 within gamma(49 + 2 * (4 + 1) + 1 + 47): the squared norm (48 squares
+  # and 47 + 1 additions), halved by rsqrt (2 ulps) and the product with the key, doubled by squaring, then summed.
+  assert float(out['similarity'][0, 3, 4]) == pytest.approx(1.0, abs=tolerances.gamma(49 + 2 * (4 + 1) + 1 + 47))
   assert float(out['similarity'][0, 0, 0]) == pytest.approx(1e-8)  # the first position has no candidate
   assert np.all(np.asarray(out['confidence']) > 0) and np.all(np.asarray(out['confidence']) <= 1)
 

@@ -62,6 +62,7 @@ def test_real_size_is_close_to_the_estimate(trained_grm, held_out_image):
   result = codec.encode(held_out_image)
   header_bytes = 42  # fixed header, two string lengths, CRC
   assert result.estimated_bits > 2000  # a real rate, not a degenerate model
+  # The range coder's overhead over the information content: a figure of the coder, not a rounding bound.
   assert abs(8 * len(result.data) - result.estimated_bits) <= 0.03 * result.estimated_bits + 8 * header_bytes
 
 

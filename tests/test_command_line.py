@@ -238,6 +238,8 @@ def test_a_second_process_hits_the_cache_and_codes_the_same_bytes(model, photos,
   (folder,) = cache.iterdir()
   entries = sorted(p.name for p in folder.iterdir() if p.name.endswith('-cache'))
   assert entries, list(folder.iterdir())
+  # beside the programs: the model's parameter shapes, and that its files (named by their hash) passed the checks
+  assert {p.name.split('-')[1] for p in folder.glob('grm-*.json')} == {'parameter', 'checked'}
   second = _grm(['compress', photos[0], tmp_path / 'second.grm', '--model', model], env=env)
   assert second.returncode == 0, second.stderr.decode()[-2000:]
   assert (tmp_path / 'first.grm').read_bytes() == (tmp_path / 'second.grm').read_bytes()

@@ -1,5 +1,6 @@
 """`grm inspect`: the reference's share of the rate, the S and U statistics, and the Figure-1 drawing."""
 import json
+import math
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +11,7 @@ from PIL import Image
 import grm_jax
 from grm_jax import cli, diagnostics, image_io
 from grm_jax.codec import model_dir
+from tests import tolerances
 from tests.helpers import export_tiny_model
 
 
@@ -25,6 +27,17 @@ def image_path(tmp_path_factory, natural_image):
   return path
 
 
+def _bpp_y_rtol(bpp_y, pixels, count):
+  """Two evaluations of the entropy networks (in one pass, or position group by position group; with the reference
+  or without, which adds exact zeros in other orders): tolerances.network relative to mu and sigma's scale, which
+  moves each of the `count` bins' -ln l by at most 2 + 2 |ln l| times as much (x^2 = 2 |ln l| in the normal tail),
+  and the sums of the -log2 l (>= 0) in any order."""
+  bits = bpp_y * pixels
+  condition = 2 + 2 * count / (bits * math.log(2))  # sum over bins of (2 + 2 |ln l|), over sum of |ln l|
+  return tolerances.network(tolerances.tiny_depth()) * condition + \
+      tolerances.relative(tolerances.depth_of_sum(count) + 2)
+
+
 def _inspect_json(capsys, *args):
   assert cli.main(['inspect', *map(str, args), '--json']) == 0
   return json.loads(capsys.readouterr().out)
@@ -37,7 +50,8 @@ def test_final_stage_rate_is_the_codecs_own_estimate(capsys, grm_dir, image_path
   encoded = codec.encode(image)
   z_bits = -float(jnp.sum(jnp.log2(codec.z_coder.likelihood(jnp.asarray(encoded.z_hat)))))
   pixels = image.shape[0] * image.shape[1]
-  assert report['bpp_y'] == pytest.approx((encoded.estimated_bits - z_bits) / pixels, rel=1e-4)
+  rtol = _bpp_y_rtol(report['bpp_y'], pixels, encoded.y_hat.size)  # 5e-4, where z's bits left in more than double it
+  assert report['bpp_y'] == pytest.approx((encoded.estimated_bits - z_bits) / pixels, rel=rtol)
   assert report['bytes'] == len(encoded.data)
   for key in ('bpp_y_without_reference', 'bpp_y_local_stage', 'bpp_y_reference_stage',
               'bpp_y_reference_residual_corrected', 'bpp_y_left_residual_corrected'):
@@ -54,7 +68,9 @@ def test_a_reference_the_final_stage_ignores_has_no_share(capsys, grm_dir, image
   """Zero the final stage's weights on its reference input: removing the reference must then change nothing, and
   with the weights in place (random, so far from useless) it must change the rate."""
   with_reference = _inspect_json(capsys, image_path, '--model', grm_dir)
-  assert with_reference['bpp_y_without_reference'] != pytest.approx(with_reference['bpp_y'], rel=1e-6)
+  pixels = 96 * 128
+  rtol = _bpp_y_rtol(with_reference['bpp_y'], pixels, with_reference['latent_positions'] * 12)  # tiny's M = 12
+  assert with_reference['bpp_y_without_reference'] != pytest.approx(with_reference['bpp_y'], rel=rtol)
   config, params, _, _ = model_dir.load(grm_dir)
   m = config.model.latent_channels
   params = jax.tree_util.tree_map(np.array, params)
@@ -62,8 +78,9 @@ def test_a_reference_the_final_stage_ignores_has_no_share(capsys, grm_dir, image
   kernel[2 * m:4 * m] = 0
   model_dir.export(params, config, tmp_path / 'deaf')
   deaf = _inspect_json(capsys, image_path, '--model', tmp_path / 'deaf')
-  assert deaf['bpp_y_without_reference'] == pytest.approx(deaf['bpp_y'], rel=1e-6)
-  assert deaf['reference_share_percent'] == pytest.approx(0, abs=1e-4)
+  rtol = _bpp_y_rtol(deaf['bpp_y'], pixels, deaf['latent_positions'] * m)
+  assert deaf['bpp_y_without_reference'] == pytest.approx(deaf['bpp_y'], rel=rtol)
+  assert deaf['reference_share_percent'] == pytest.approx(0, abs=100 * rtol)
 
 
 def test_text_report_and_figure(capsys, grm_dir, image_path, tmp_path):
@@ -121,4 +138,5 @@ def test_residual_correction_finds_a_residual_that_repeats():
   assert float(correlation) > 0.99
   assert float(jnp.sum(corrected)) < 0.5 * plain
   correlation, corrected = diagnostics._residual_correction(y_hat, mu, sigma, source, np.zeros_like(valid))  # pylint: disable=protected-access
+  # No source: a shift of exactly 0, so the same float32 operations on the same values as plain's.
   assert float(correlation) == 0 and float(jnp.sum(corrected)) == pytest.approx(plain, rel=1e-6)

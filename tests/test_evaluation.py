@@ -68,8 +68,9 @@ def test_models_and_classical_codecs_in_one_run(tiny_models, images, tmp_path, c
   means = sorted(np.mean([r['bpp'] for r in m['images']]) for m in per_image)
   np.testing.assert_allclose(results['bpp'], means)
   for line, model in zip(printed, per_image, strict=True):  # the printed range of real over estimated bpp
-    ratios = [r['bpp'] / r['bpp_estimated'] for r in model['images']]
-    np.testing.assert_allclose([float(v) for v in line], [min(ratios), max(ratios)], rtol=1e-3)
+    ratios = [r['bpp'] / r['bpp_estimated'] for r in model['images']]  # the same float64 quotients, printed with
+    printed_range = [float(v) for v in line]  # 4 decimals: within half a unit of the last
+    np.testing.assert_allclose(printed_range, [min(ratios), max(ratios)], rtol=1e-12, atol=0.5e-4)
   for codec in ('jpeg', 'webp'):
     curve = json.loads((tmp_path / f'results.{codec}.json').read_text())
     classical = _validate_schema(curve, len(evaluation.DEFAULT_QUALITIES[codec]))
@@ -96,6 +97,8 @@ def test_bd_rate_reproduces_published_figures():
   _, bpg = bd.read_curve(DATA / 'bpg_444_x265_ycbcr.json')
   rate = lambda test, anchor, method='cubic': bd.bd_rate(anchor['bpp'], anchor['psnr-rgb'], test['bpp'],
                                                          test['psnr-rgb'], method)
+  # Published BD-rates, given to 0.1 percentage points (the piecewise cubic fit differs from the cubic one by
+  # design); a curve against itself subtracts the same float64 fit from itself: 0.
   assert rate(mbt, vtm) == pytest.approx(10.6, abs=0.1)
   assert rate(bpg, vtm) == pytest.approx(22.1, abs=0.1)
   assert rate(mbt, bpg) == pytest.approx(-11.5, abs=0.1)

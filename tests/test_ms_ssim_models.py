@@ -170,3 +170,13 @@ def test_metric_chooses_the_shipped_default_of_that_metric(ms_ssim_model, photo,
   assert 'outside' in capsys.readouterr().err
   assert zoo.resolve_for_lambda(None, 60.5, 'ms-ssim') == shipped / zoo.default_for('ms-ssim')
   assert [entry['name'] for entry in zoo.covering(60.5, 'mse')] == []
+
+
+def test_a_metric_no_shipped_model_is_trained_for_is_one_line(photo, tmp_path, monkeypatch, capsys):
+  shipped = tmp_path / 'zoo'
+  shipped.mkdir()
+  shutil.copytree(zoo.MODELS / zoo.DEFAULT, shipped / zoo.DEFAULT)
+  monkeypatch.setattr(zoo, 'MODELS', shipped)
+  assert cli.main(['compress', str(photo), str(tmp_path / 'a.grm'), '--metric', 'ms-ssim']) == 1
+  err = capsys.readouterr().err.strip()
+  assert len(err.splitlines()) == 1 and 'no shipped model is trained for ms-ssim' in err

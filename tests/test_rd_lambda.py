@@ -5,6 +5,7 @@ import pytest
 from grm_jax import rd_lambda
 from grm_jax.errors import GrmError
 from grm_jax.layers import gain
+from tests import tolerances
 
 
 def test_a_fixed_rate_model_codes_at_its_own_lambda_only():
@@ -31,7 +32,10 @@ def test_rate_levels_take_the_nearest_and_refuse_any_other_in_a_file():
   levels = rd_lambda.log_spaced((0.0018, 0.0483), 256).astype(np.float32)
   policy = rd_lambda.RatePolicy(0.013, (0.0018, 0.0483), levels)
   chosen = policy.check(0.0100001)
-  assert chosen in levels and abs(np.log(chosen / 0.0100001)) <= np.log(levels[1] / levels[0]) / 2 + 1e-6
+  # Within half a step in log(lambda) of the nearest level, but for the float32 logs the policy compares (numpy's
+  # to 4 ulps, of |log| < 7, on either side: 2 * 8 * 7 U) and the float32 levels' own spacing (4 U).
+  assert chosen in levels and abs(np.log(chosen / 0.0100001)) <= np.log(levels[1] / levels[0]) / 2 + \
+      tolerances.gamma(2 * 8 * 7 + 4)
   assert policy.of_file(chosen) == chosen
   with pytest.raises(GrmError, match='not one of this model'):
     policy.of_file(float(np.sqrt(levels[10] * levels[11])))

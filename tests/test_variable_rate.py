@@ -1,6 +1,7 @@
 """Variable rate: gain units, per-example lambdas, conversion of fixed-rate models, the knob in the codec, the
 CLI and evaluate.py, and rate control by real encodes."""
 import json
+import math
 import struct
 import zlib
 
@@ -17,11 +18,33 @@ from grm_jax.errors import GrmError
 from grm_jax.layers import gain
 from grm_jax.models import gain_folding
 from grm_jax.training import trainer
+from tests import tolerances
 from tests.helpers import run_python, write_image_folder
 
 RANGE = (0.0018, 0.0483)
 BETWEEN_ANCHORS = 0.005  # between the second and third of 6 anchors
 WIDE_RANGE = (0.0018, 0.18)  # CompressAI's qualities 1 to 8
+
+
+def _gain_rtol(anchors, step, magnitude):
+  """GainUnit's float32 gains at float32 lambdas, relative to exact: the position (log(lambda) - log(a_0)) /
+  (log(a_last) - log(a_0)) * last from logs below 9 in magnitude (2 ulps, and the lambda's and the anchor's float32:
+  gamma(6) each) that cancel in the differences; the log-gains interpolated across at most `step` per unit of
+  position; their float32 tables (2 ulps) and arithmetic (gamma(4) twice) of at most `magnitude`; exp's 2 ulps."""
+  position = (len(anchors) - 1) * (4 * 9 / math.log(anchors[-1] / anchors[0]) * tolerances.gamma(6) +
+                                   tolerances.gamma(2))
+  return position * step + 3 * tolerances.gamma(4) * magnitude + tolerances.gamma(4)
+
+
+def _x_hat_atol(*outputs):
+  """Two evaluations of tiny's networks in other summation orders (tolerances.network), to the scale of x_hat."""
+  return tolerances.network(tolerances.tiny_depth()) * max(float(np.max(np.abs(out['x_hat']))) for out in outputs)
+
+
+def _bpp_rtol(out):
+  """The same, for bpp: the networks, then the sum of the -log2 likelihoods (>= 0) in any order."""
+  count = sum(lik.size for lik in out['likelihoods'].values())
+  return tolerances.network(tolerances.tiny_depth()) + tolerances.relative(tolerances.depth_of_sum(count) + 2)
 
 
 def _config(family='mean_scale', lambda_range=RANGE):
@@ -45,11 +68,14 @@ def test_gains_interpolate_in_the_log_domain_and_clip_outside_the_range():
   halfway = np.sqrt(anchors[1] * anchors[2])  # halfway between two anchors in log(lambda)
   lambdas = jnp.asarray([anchors[1], halfway, RANGE[0] / 10, RANGE[1] * 10], jnp.float32)
   gains, inverse = unit.apply(params, lambdas)
-  np.testing.assert_allclose(gains[0], [2, 2, 2], rtol=1e-5)
-  np.testing.assert_allclose(gains[1], np.sqrt([2 * 4, 2 * 1, 2 * 8]), rtol=1e-5)  # geometric interpolation
-  np.testing.assert_allclose(gains[2], [1, 2, 4], rtol=1e-5)
-  np.testing.assert_allclose(gains[3], [8, 8, 8], rtol=1e-5)
-  np.testing.assert_allclose(gains * inverse, 1.0, rtol=1e-5)
+  rtol = _gain_rtol(anchors, np.log(8), np.log(8))  # 2.6e-5; the arithmetic mean instead is off by 6 %
+  np.testing.assert_allclose(gains[0], [2, 2, 2], rtol=rtol)
+  np.testing.assert_allclose(gains[1], np.sqrt([2 * 4, 2 * 1, 2 * 8]), rtol=rtol)  # geometric interpolation
+  np.testing.assert_allclose(gains[2], [1, 2, 4], rtol=rtol)
+  np.testing.assert_allclose(gains[3], [8, 8, 8], rtol=rtol)
+  # The inverse interpolates the negated table with the same weights: exactly the negated exponent, so the product
+  # is 1 within exp's 2 ulps twice and its own rounding.
+  np.testing.assert_allclose(gains * inverse, 1.0, rtol=tolerances.gamma(4 + 4 + 1))
 
 
 def test_a_fresh_gain_unit_follows_high_rate_theory():
@@ -59,7 +85,9 @@ def test_a_fresh_gain_unit_follows_high_rate_theory():
   params = unit.init(jax.random.PRNGKey(0), jnp.ones((1,)))
   middle = rd_lambda.middle(RANGE)
   gains, _ = unit.apply(params, jnp.asarray([RANGE[0], middle, RANGE[1]], jnp.float32))
-  np.testing.assert_allclose(gains[:, 0], np.sqrt(np.array([RANGE[0], middle, RANGE[1]]) / middle), rtol=1e-5)
+  log_gains = 0.5 * np.log(np.asarray(anchors) / middle)  # 0.5 log(26.8) / 5 apart, at most 0.82
+  rtol = _gain_rtol(anchors, np.max(np.diff(log_gains)), np.max(np.abs(log_gains)))
+  np.testing.assert_allclose(gains[:, 0], np.sqrt(np.array([RANGE[0], middle, RANGE[1]]) / middle), rtol=rtol)
 
 
 def test_each_example_has_its_own_lambda_in_the_loss():
@@ -71,16 +99,26 @@ def test_each_example_has_its_own_lambda_in_the_loss():
   loss, summary = losses.rate_distortion_loss(out, x, lambdas)
   singles = [losses.rate_distortion_loss(model.apply({'params': params}, x[i:i + 1], lambdas=lambdas[i:i + 1]),
                                          x[i:i + 1], lambdas[i])[0] for i in range(3)]
-  assert float(loss) == pytest.approx(float(np.mean(singles)), rel=1e-5)
+  # A batch of 3 against 3 batches of 1: the networks (x_hat's error over its distance from x, about 0.6 here,
+  # twice through the square), the 64 * 64 * 3-term MSEs (probable_gamma: their worst case, 1.5e-3, would hide the
+  # mean lambda given to every example, 3.5e-4 off) and bpp.
+  distance = math.sqrt(min(float(jnp.mean(jnp.square(out['x_hat'][i] - x[i]))) for i in range(3)))
+  rtol = (2 * _x_hat_atol(out) / distance + tolerances.probable_gamma(2 * (64 * 64 * 3 + 4)) + _bpp_rtol(out))
+  assert float(loss) == pytest.approx(float(np.mean(singles)), rel=rtol)
   assert float(summary['lambda_low']) == pytest.approx(0.002) and float(summary['lambda_high']) == pytest.approx(0.04)
   per_image = losses.per_image_bpp(out, 64 * 64)
-  assert float(jnp.mean(per_image)) == pytest.approx(float(out['bpp']), rel=1e-5)
-  assert float(summary['bpp_at_lambda_high']) == pytest.approx(float(per_image[2]), rel=1e-6)
+  # The same -log2 likelihoods summed by image, then their mean, or all at once.
+  count = sum(lik.size for lik in out['likelihoods'].values())
+  assert float(jnp.mean(per_image)) == pytest.approx(float(out['bpp']),
+                                                     rel=tolerances.relative(tolerances.depth_of_sum(count) + 4))
+  assert float(summary['bpp_at_lambda_high']) == pytest.approx(float(per_image[2]), rel=1e-6)  # the same values
   config.lambda_weight_exponent = 1.0  # each example weighed by middle / lambda
   weights = trainer.example_weights(config, lambdas)
-  np.testing.assert_allclose(weights, rd_lambda.middle(RANGE) / np.asarray(lambdas), rtol=1e-6)
+  # float32: the quotient (and middle's float32) and the power, exp(log(w)): 2 ulps each, of |log(w)| < 2 for log
+  np.testing.assert_allclose(weights, rd_lambda.middle(RANGE) / np.asarray(lambdas), rtol=tolerances.gamma(2 + 4 + 8))
   weighted, _ = losses.rate_distortion_loss(out, x, lambdas, example_weights=weights)
-  assert float(weighted) == pytest.approx(float(np.mean(np.asarray(singles) * weights)), rel=1e-5)
+  assert float(weighted) == pytest.approx(float(np.mean(np.asarray(singles) * weights)),
+                                          rel=rtol + tolerances.gamma(2 + 4 + 8) + tolerances.relative(3))
 
 
 def test_training_lambdas_are_log_uniform_over_the_range_and_depend_on_the_sample_alone():
@@ -104,8 +142,9 @@ def test_a_converted_fixed_rate_model_is_the_same_model_at_its_own_lambda(tmp_pa
   x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
   want = fixed_model.apply({'params': fixed_params}, x)
   got = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), 0.0067))
-  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-5)
-  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
+  # Gains of 1 within rounding (log-gains interpolated to 0): the same networks on values a few ulps apart.
+  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=_x_hat_atol(got, want))
+  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=_bpp_rtol(got))
   lower = variable_model.apply({'params': params}, x, lambdas=jnp.full((1,), RANGE[0]))
   assert float(lower['bpp']) < float(got['bpp'])  # and it is a knob before any fine-tuning
 
@@ -130,8 +169,9 @@ def test_a_variable_rate_model_folded_at_one_lambda_is_that_fixed_rate_model(fam
   x = jax.random.uniform(jax.random.PRNGKey(3), (1, 64, 64, 3))
   want = variable_model.apply({'params': variable_params}, x, lambdas=jnp.full((1,), BETWEEN_ANCHORS))
   got = fixed_model.apply({'params': params}, x)
-  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-4)
-  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
+  # The gains folded into the kernels (a rounding each): the same networks, summed in other orders.
+  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=_x_hat_atol(got, want))
+  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=_bpp_rtol(got))
   # Beyond the range: the gains high-rate theory extrapolates, as moving the model to a wider range gives them.
   wide = _config(family, lambda_range=WIDE_RANGE)
   wide_model, _ = _init(wide)
@@ -139,8 +179,8 @@ def test_a_variable_rate_model_folded_at_one_lambda_is_that_fixed_rate_model(fam
   beyond = trainer._with_gains_of_this_model(variable_params, fixed_model, variable.to_dict(), WIDE_RANGE[1])
   want = wide_model.apply({'params': wide_params}, x, lambdas=jnp.full((1,), WIDE_RANGE[1]))
   got = fixed_model.apply({'params': beyond}, x)
-  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-4)
-  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=1e-4)
+  np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=_x_hat_atol(got, want))
+  assert float(got['bpp']) == pytest.approx(float(want['bpp']), rel=_bpp_rtol(got))
 
 
 def test_gains_moved_to_other_anchors_keep_the_old_gains_inside_and_follow_high_rate_theory_beyond():
@@ -148,6 +188,7 @@ def test_gains_moved_to_other_anchors_keep_the_old_gains_inside_and_follow_high_
   rng = np.random.default_rng(0)
   table = rng.normal(size=(6, 5)).astype(np.float32)
   params = {'log_gain': table, 'log_inverse_gain': -table + 0.1}
+  # float64 on the anchors themselves: weights of exactly 0 and 1, nothing added beyond; equal once in float32.
   np.testing.assert_allclose(gain.reanchored_params(params, old_anchors, old_anchors)['log_gain'], table, atol=1e-6)
   moved = gain.reanchored_params(params, old_anchors, new_anchors)
   old_unit, new_unit = gain.GainUnit(5, old_anchors), gain.GainUnit(5, new_anchors)
@@ -155,11 +196,18 @@ def test_gains_moved_to_other_anchors_keep_the_old_gains_inside_and_follow_high_
   assert len(inside) >= 5
   old_gains = old_unit.apply({'params': params}, inside)
   new_gains = new_unit.apply({'params': moved}, inside)
+  # Each unit within _gain_rtol of the one exact function (the moved table holds its values at the new anchors, to
+  # a float32 rounding); tables of normal values, so steps up to 4: 3e-4, where gains moved to the wrong anchors
+  # are off by their differences, 10 % or more.
+  rtol = sum(_gain_rtol(anchors, np.max(np.abs(np.diff(t, axis=0))), np.max(np.abs(t)))
+             for anchors, tables in ((old_anchors, params), (new_anchors, moved)) for t in tables.values())
   for old, new in zip(old_gains, new_gains):
-    np.testing.assert_allclose(new, old, rtol=1e-5)
+    np.testing.assert_allclose(new, old, rtol=rtol + tolerances.gamma(1))
   top = 0.5 * np.log(new_anchors[-1] / old_anchors[-1])  # beyond the old range: gain * sqrt(lambda / last anchor)
-  np.testing.assert_allclose(moved['log_gain'][-1], table[-1] + top, rtol=1e-5)
-  np.testing.assert_allclose(moved['log_inverse_gain'][-1], params['log_inverse_gain'][-1] - top, rtol=1e-5)
+  # The extrapolation subtracts two float32 log-gains, 0.5 log(lambda) (|.| < 3.3) rounded, then adds and rounds.
+  for name, want in (('log_gain', table[-1] + top), ('log_inverse_gain', params['log_inverse_gain'][-1] - top)):
+    atol = tolerances.gamma(2) * (2 * 3.3) + tolerances.gamma(2) * np.max(np.abs(want))
+    np.testing.assert_allclose(moved[name][-1], want, rtol=0, atol=atol, err_msg=name)
 
 
 def test_a_variable_rate_model_widened_to_another_range_is_the_same_model_inside_the_old_one():
@@ -173,7 +221,12 @@ def test_a_variable_rate_model_widened_to_another_range_is_the_same_model_inside
   for lambda_ in (0.0067, BETWEEN_ANCHORS):
     want = narrow_model.apply({'params': narrow_params}, x, lambdas=jnp.full((1,), lambda_))
     got = wide_model.apply({'params': params}, x, lambdas=jnp.full((1,), lambda_))
-    np.testing.assert_allclose(got['x_hat'], want['x_hat'], atol=1e-4)
+    # The same gains (anchors one spacing apart in both ranges) by other interpolations, then the same networks.
+    gains = sum(_gain_rtol(anchors, np.max(np.abs(np.diff(t, axis=0))), np.max(np.abs(t)))
+                for anchors, unit in ((gain.anchor_lambdas(RANGE, 6), narrow_params['y_gains']),
+                                      (gain.anchor_lambdas(WIDE_RANGE, 8), params['y_gains'])) for t in unit.values())
+    np.testing.assert_allclose(got['x_hat'], want['x_hat'],
+                               atol=_x_hat_atol(got, want) + gains * float(np.max(np.abs(want['x_hat']))))
   edge, top = (wide_model.apply({'params': params}, x, lambdas=jnp.full((1,), lambda_))['bpp']
                for lambda_ in (RANGE[1], WIDE_RANGE[1]))
   assert float(top) > float(edge)  # lambda 0.18: finer quantisers than at the old range's top
@@ -197,6 +250,8 @@ def test_init_from_a_fixed_rate_run_trains_its_variable_rate_form_and_back(tmp_p
                                    BETWEEN_ANCHORS)
   assert set(folded) == set(want) and 'y_gains' not in folded
   for net, layer in (('g_a', 'conv_3'), ('g_s', 'deconv_0'), ('h_a', 'conv_2'), ('h_s', 'deconv_0')):
+    # The same numpy float32 folding of the same parameters (a float32 checkpoint, a step at learning rate 0
+    # moves nothing): equal, not a rounding allowance.
     np.testing.assert_allclose(folded[net][layer]['kernel'], want[net][layer]['kernel'], rtol=1e-5, atol=1e-7)
 
 
@@ -275,7 +330,7 @@ def test_a_file_whose_lambda_is_outside_the_range_is_refused(variable_dirs, natu
 
 
 def test_quality_levels_are_compressai_lambdas_interpolated_in_the_log_domain():
-  assert rd_lambda.quality_to_lambda(3) == pytest.approx(0.0067)
+  assert rd_lambda.quality_to_lambda(3) == pytest.approx(0.0067)  # float64: within 1e-6 by far
   assert rd_lambda.quality_to_lambda(3.5) == pytest.approx(np.sqrt(0.0067 * 0.0130))
   with pytest.raises(GrmError, match='outside 1 to 8'):
     rd_lambda.quality_to_lambda(9)

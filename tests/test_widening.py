@@ -8,6 +8,7 @@ from grm_jax import losses, models
 from grm_jax.configs import tiny
 from grm_jax.models import widening
 from grm_jax.training import trainer
+from tests import tolerances
 from tests.helpers import write_image_folder
 
 WIDER = 16  # tiny's N is 8
@@ -38,8 +39,13 @@ def test_the_widened_model_codes_exactly_as_the_narrow_one_and_its_new_channels_
   assert grown['g_a']['conv_1']['kernel'].shape == (5, 5, WIDER, WIDER)
   assert grown['g_s']['inorm_0']['norm']['gamma'].shape == (WIDER, WIDER)
   before, after = narrow.apply({'params': old}, x), wide.apply({'params': grown}, x)
-  np.testing.assert_allclose(after['x_hat'], before['x_hat'], atol=1e-5)
-  np.testing.assert_allclose(after['bpp'], before['bpp'], rtol=1e-5)
+  # The new channels add exact zeros, but the wider sums may run in other orders (tolerances.network, to the
+  # scale of x_hat; bpp also sums its -log2 likelihoods in any order).
+  network = tolerances.network(tolerances.tiny_depth(channels=WIDER))
+  count = sum(lik.size for lik in after['likelihoods'].values())
+  np.testing.assert_allclose(after['x_hat'], before['x_hat'], atol=network * float(np.max(np.abs(before['x_hat']))))
+  np.testing.assert_allclose(after['bpp'], before['bpp'],
+                             rtol=network + tolerances.relative(tolerances.depth_of_sum(count) + 2))
 
   def loss(params):
     out = wide.apply({'params': params}, x, train=True, rngs={'noise': jax.random.PRNGKey(3)})
@@ -82,14 +88,21 @@ def test_a_model_grown_to_more_latent_channels_codes_as_before_and_its_new_chann
   grown = widening.grown_params(old, grown_model.init(jax.random.PRNGKey(2), x)['params'], grown_model)
   before = narrow.apply({'params': old}, x, lambdas=lambdas)
   after = grown_model.apply({'params': grown}, x, lambdas=lambdas)
-  np.testing.assert_allclose(after['x_hat'], before['x_hat'], atol=1e-5)
-  np.testing.assert_allclose(after['likelihoods']['z'], before['likelihoods']['z'], rtol=1e-5)
+  # As above (tolerances.network): the new channels add exact zeros to sums that may run in other orders.
+  network = tolerances.network(tolerances.tiny_depth(latent_channels=MORE_LATENTS, hidden=24))
+  np.testing.assert_allclose(after['x_hat'], before['x_hat'], atol=network * float(np.max(np.abs(before['x_hat']))))
+  # z_hat the same integers under the same density: equal but for the density's sums (3 wide) and a rounding of z
+  # that flips, which this test would show.
+  np.testing.assert_allclose(after['likelihoods']['z'], before['likelihoods']['z'], rtol=network)
   old_channels, new_channels = after['likelihoods']['y'][..., :12], after['likelihoods']['y'][..., 12:]
   assert np.min(new_channels) > 0.999  # zeros at the smallest scale: next to no rate
   if family == 'grm' and not options:  # its confidence U is a mean over y's channels: close, not equal
-    np.testing.assert_allclose(after['bpp'], before['bpp'], rtol=0.1)
+    np.testing.assert_allclose(after['bpp'], before['bpp'], rtol=0.1)  # an approximation by design
   else:
-    np.testing.assert_allclose(old_channels, before['likelihoods']['y'], rtol=1e-4)
+    # A bin's likelihood moves at most 2 + 2 |ln l| times as much as its mean and scale do, relative to the scale
+    # (x^2 = 2 |ln l| in the normal tail), and l >= 1e-9.
+    condition = 2 + 2 * float(np.max(np.abs(np.log(before['likelihoods']['y']))))
+    np.testing.assert_allclose(old_channels, before['likelihoods']['y'], rtol=network * condition)
 
   def loss(params):
     out = grown_model.apply({'params': params}, x, train=True, lambdas=lambdas, rngs={'noise': jax.random.PRNGKey(3)})

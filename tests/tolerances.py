@@ -59,13 +59,15 @@ def network(depth):
   return probable_gamma(2 * depth)
 
 
-def tiny_depth(channels=8, latent_channels=12, hidden=16):
+def tiny_depth(channels=8, latent_channels=12, hidden=16, rounded=True):
   """network()'s depth for configs/tiny.py's model (or one of other widths): the most products a float path sums
-  between x, a rounding (of y or z) and an output. g_a's 5x5 convolutions (3, N, N, N channels in, GSDN between:
-  2 N + 4) then h_a's 3x3 (M in) and 5x5 (N, N); or h_s's (3x3 sub-pixel from N, N, 3x3 from 3 M / 2), the entropy
-  parameters' (the 5x5 masked context, 12 taps of M; dense layers from 6 M, hidden, hidden) and g_s's (3x3
-  sub-pixel from M, N, N, N, IGSDN between)."""
+  from x to an output, between roundings of y and z (rounded) or through training's noise instead (not rounded).
+  g_a's 5x5 convolutions (3, N, N, N channels in, GSDN between: 2 N + 4); h_a's 3x3 (M in) and 5x5 (N, N); h_s's
+  3x3 sub-pixel (N, N in) and 3x3 (3 M / 2 in); the entropy parameters' 5x5 masked context (12 taps of M) and
+  dense layers (6 M, hidden, hidden in); g_s's 3x3 sub-pixel (M, N, N, N in, IGSDN between)."""
   n, m = channels, latent_channels
   g_a, h_a = 25 * 3 + 3 * 25 * n + 3 * (2 * n + 4), 9 * m + 2 * 25 * n
   h_s, parameters, g_s = 2 * 9 * n + 9 * (3 * m // 2), 12 * m + 6 * m + 2 * hidden, 9 * m + 3 * 9 * n + 3 * (2 * n + 4)
-  return max(g_a + h_a, h_s + parameters + g_s)
+  if rounded:
+    return max(g_a + h_a, h_s + parameters + g_s)
+  return g_a + max(g_s, h_a + h_s + parameters)
