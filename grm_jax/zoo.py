@@ -30,6 +30,9 @@ def resolve(name_or_path=None, metric='mse'):
   if name_or_path is None:
     default = default_for(metric)
     if not (MODELS / default).is_dir():
+      if metric != 'mse':
+        raise GrmError(f"no shipped model is trained for {metric} in this version ({default} is not there): give "
+                       f"--model with one of your own (configs/grm_small_msssim.py trains one)")
       raise GrmError(f"no model given, and the default model {MODELS / default} is not there")
     return MODELS / default
   path = pathlib.Path(name_or_path)

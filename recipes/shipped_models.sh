@@ -65,9 +65,13 @@ evaluate() {
         --name "$family-$SUFFIX" --out "$OUT/${family}_$SIZE.json"
   done
   $PY benchmarks/rd_table.py results/kodak/grm_small.json "$OUT"/*_"$SIZE".json
-  # Pillow's curves are deterministic: those of the shipped models' evaluation (make kodak) serve here.
-  for anchor in results/kodak/grm_small.{jpeg,webp,avif}.json ../shared/data/reference_rd/kodak/vtm.json; do
-    $PY -m grm_jax.bd results/kodak/grm_small.json "$OUT"/*_"$SIZE".json --anchor "$anchor"
+  # Pillow's curves are deterministic: those of the shipped models' evaluation (make kodak) serve here. An MS-SSIM
+  # model is compared in both metrics, and with the MSE model it was fine-tuned from.
+  metrics=$([ "$METRIC" = ms-ssim ] && echo "ms-ssim-rgb psnr-rgb" || echo psnr-rgb)
+  for metric in $metrics; do
+    for anchor in results/kodak/grm_small.{jpeg,webp,avif}.json ../shared/data/reference_rd/kodak/vtm.json; do
+      $PY -m grm_jax.bd results/kodak/grm_small.json "$OUT"/*_"$SIZE".json --anchor "$anchor" --metric "$metric"
+    done
   done
 }
 

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from flax import serialization
 
-from grm_jax import outputs
+from grm_jax import compile_cache, outputs
 from grm_jax.codec import model_checks
 from grm_jax.errors import GrmError
 from grm_jax.models import saved
@@ -102,5 +102,13 @@ def load(model_dir, transforms=None):
     tables = model_checks.read_npz(payloads['tables.npz'],
                                    model_checks.TABLES_SLACK_BYTES + saved.parameter_bytes(template))
     coding_model = models.build(config, transform_dtype='float32', transforms=transforms)
-    model_checks.check_tables(tables, model_checks.expected_tables(coding_model, config, params, tables))
+
+    def check():
+      model_checks.check_tables(tables, model_checks.expected_tables(coding_model, config, params, tables))
+      return True
+
+    if transforms is None:  # the files' hash names what was checked: the command line checks a model once
+      compile_cache.remembered('checked-model', meta['model_hash'].encode(), check, bool, bool)
+    else:
+      check()
   return config, params, tables, meta
