@@ -17,16 +17,18 @@ STAMP_TF := $(VENV_TF)/.installed
 .PHONY: demo test test-main test-isa test-tf kodak kodak-grm kodak-context clean-venv check-python check-python-tf
 
 # $(call require_python,INTERPRETER,VERSIONS,WHAT,VARIABLE): make stops with one line unless INTERPRETER runs and is
-# one of VERSIONS (expanded when the target runs, so only the goals that install check).
+# one of VERSIONS. Expanded when a recipe runs, and only where its environment is still to be built: a venv that
+# exists keeps working whatever PYTHON says now.
 python_version = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 require_python = $(if $(filter $(2),$(call python_version,$(1))),,$(error $(1) is $(or \
   $(addprefix Python ,$(call python_version,$(1))),not found): $(3) needs Python $(2) (choose one with $(4)=python3.12)))
 
 check-python:
-	@$(call require_python,$(PYTHON),$(MAIN_PYTHONS),grm_jax,make demo PYTHON)true
+	@$(if $(wildcard $(STAMP)),,$(call require_python,$(PYTHON),$(MAIN_PYTHONS),grm_jax,make demo PYTHON))true
 
 check-python-tf:
-	@$(call require_python,$(PYTHON_TF),$(TF_PYTHONS),the TensorFlow stage of make test,make test PYTHON_TF)true
+	@$(if $(wildcard $(STAMP_TF)),,$(call require_python,$(PYTHON_TF),$(TF_PYTHONS),the TensorFlow stage of make \
+	  test,make test PYTHON_TF))true
 
 # The package with the dependencies it declares (pyproject.toml), constrained to the pins of requirements.txt: a
 # dependency missing from pyproject.toml fails here. A venv left from other pins is rebuilt from scratch.

@@ -185,6 +185,9 @@ def _jobs(args, suffix):
     jobs = [(source, folder / (pathlib.Path(source).stem + suffix)) for source in args.inputs]
     if len({output for _, output in jobs}) < len(jobs):
       raise GrmError("two inputs share a name, so their outputs would too; give them separate --out-dir folders")
+    for _, output in jobs:  # names the command made up: written only as files of their own
+      if output.is_symlink() or (output.exists() and not output.is_file()):
+        raise GrmError(f"{output}: not a regular file; --out-dir writes files of its own names only")
   inputs = [source for source, _ in jobs if source != '-']
   for _, output in jobs:
     outputs.target(output, inputs=inputs, force=args.force)
@@ -436,7 +439,7 @@ def _training_folder(config):
 
 MODEL_HELP = 'model directory, or the name of a shipped model (`grm models`; default: grm-small)'
 METRIC_HELP = ("what the image is coded for: mse (PSNR; default) or ms-ssim (the shipped model trained for "
-               "MS-SSIM: fine structure kept, flat noise dropped); with --model, the model's own")
+               "MS-SSIM, where one is shipped: fine structure kept, flat noise dropped); with --model, the model's own")
 FORCE_HELP = 'overwrite outputs that exist, or that are inputs (grm_jax/outputs.py)'
 OUT_DIR_HELP = ('code every input into this folder, each as its name with {suffix}: one process for all (one bad '
                 'input is reported and the others still coded)')
@@ -533,7 +536,13 @@ def main(argv=None):
   if args.command in COMPILING:
     from grm_jax import compile_cache  # pylint: disable=import-outside-toplevel
     compile_cache.enable()
-  return report_errors('grm', args.run, args)
+  status = report_errors('grm', args.run, args)
+  if argv is None and status > 128:  # the program itself: end by the signal, so that a shell's loop stops too
+    import os  # pylint: disable=import-outside-toplevel
+    import signal  # pylint: disable=import-outside-toplevel
+    signal.signal(status - 128, signal.SIG_DFL)
+    os.kill(os.getpid(), status - 128)
+  return status
 
 
 if __name__ == '__main__':

@@ -4,9 +4,11 @@ compiled instead of compiling them again (docs/speed.md, "Cold start").
 Where: $GRM_CACHE_DIR, else $XDG_CACHE_HOME/grm_jax, else ~/.cache/grm_jax; GRM_CACHE_DIR=off (or empty) switches
 it off. Inside, one folder per JAX version and machine: XLA compiles for the instruction set of the CPU it runs on,
 and a home folder shared between machines must never serve one CPU's program to another, so the folder's name
-carries a digest of the CPU's features and of the XLA flags. Bounded (JAX's least-recently-used eviction, under a
-file lock that also keeps two processes from reading an entry while it is written).
+carries a digest of the CPU's features and of the XLA flags. The programs are bounded (JAX's least-recently-used
+eviction, under a file lock that keeps two processes from reading an entry while it is written); the memos beside
+them (`remembered`) are a few kB each. A folder that another user owns or can write is not used.
 """
+import functools
 import hashlib
 import json
 import os
@@ -63,11 +65,7 @@ def enable(environ=None):
   codec's many small programs add up to seconds). Returns the folder, or None where the cache is off or its folder
   cannot be made (the command then compiles as usual)."""
   path = folder(environ)
-  if path is None:
-    return None
-  try:
-    path.mkdir(parents=True, exist_ok=True)
-  except OSError:
+  if path is None or not _usable(path):
     return None
   import jax  # pylint: disable=import-outside-toplevel
   jax.config.update('jax_compilation_cache_dir', str(path))
@@ -84,6 +82,23 @@ def enable(environ=None):
 _FOLDER = None
 
 
+def _usable(path):
+  """Whether the folder can serve as this user's cache: made if missing, owned by this user and writable by no one
+  else (whoever can write it can plant programs and memos this process trusts), and writable here (JAX would warn
+  at every program otherwise)."""
+  try:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = path.stat()
+    if hasattr(os, 'getuid') and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+      return False
+    probe = path / f'.probe-{os.getpid()}'
+    probe.write_bytes(b'')
+    probe.unlink()
+  except OSError:
+    return False
+  return True
+
+
 def remembered(name, key_bytes, compute, to_json, from_json):
   """compute(), kept on disk in this machine's cache folder under a digest of key_bytes, of the package's source
   and of the JAX and Flax versions, so that a change to any of them computes afresh: for results that take seconds
@@ -96,7 +111,7 @@ def remembered(name, key_bytes, compute, to_json, from_json):
   path = _FOLDER / f'grm-{name}-{digest.hexdigest()[:32]}.json'
   try:
     return from_json(json.loads(path.read_text()))
-  except (OSError, ValueError, TypeError, KeyError):
+  except Exception:  # pylint: disable=broad-exception-caught  # missing, damaged or of another form: computed again
     pass
   value = compute()
   try:
@@ -108,8 +123,9 @@ def remembered(name, key_bytes, compute, to_json, from_json):
   return value
 
 
+@functools.cache
 def _source_digest():
-  """A digest of the package's Python source."""
+  """A digest of the package's Python source (read once a process)."""
   digest = hashlib.sha256()
   package = pathlib.Path(__file__).resolve().parent
   for path in sorted(package.rglob('*.py')):

@@ -24,7 +24,8 @@ def _out_of_memory(error):
 
 def report_errors(program, run, *args):
   """Runs run(*args) for a command line: a GrmError becomes one line on stderr and exit status 1; SIGINT, SIGTERM
-  and SIGHUP one line and 128 + the signal's number; memory that could not be had one line and status 1."""
+  and SIGHUP one line and 128 + the signal's number (the command line then ends by the signal itself:
+  cli.main); memory that could not be had one line and status 1."""
   import signal  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
   previous = {}
@@ -35,7 +36,8 @@ def report_errors(program, run, *args):
 
   for name in TERMINATING_SIGNALS:
     number = getattr(signal, name, None)
-    if number is not None:
+    # a signal the process was started ignoring stays ignored (`nohup grm ...`), as Python leaves SIGINT then
+    if number is not None and signal.getsignal(number) is signal.SIG_DFL:
       try:
         previous[number] = signal.signal(number, terminate)
       except ValueError:  # not the main thread: the caller keeps its own handling

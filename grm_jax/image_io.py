@@ -59,16 +59,32 @@ def read_image(path, notes=None):
   return array
 
 
-def _stdin_bytes():
-  """Standard input, whole, as a file object for Pillow (which needs to seek)."""
-  import io  # pylint: disable=import-outside-toplevel
+MAX_STDIN_BYTES = 1 << 30
+
+
+def stdin_bytes(what, example, prefix=b'', check_prefix=None):
+  """Standard input, whole (at most MAX_STDIN_BYTES), for a command reading `-`: a GrmError where it is a terminal
+  (naming `example`, how to pipe `what` in), empty, or larger. check_prefix(first bytes) may refuse a foreign
+  stream before the rest is read."""
   import sys  # pylint: disable=import-outside-toplevel
   if sys.stdin is None or sys.stdin.isatty():
-    raise GrmError("-: standard input is a terminal; pipe an image into it (grm compress - out.grm < photo.png)")
-  data = sys.stdin.buffer.read()
+    raise GrmError(f"-: standard input is a terminal; pipe {what} into it ({example})")
+  stream = sys.stdin.buffer
+  if check_prefix is not None:
+    prefix = stream.read(len(prefix))
+    check_prefix(prefix)
+  data = prefix + stream.read(MAX_STDIN_BYTES + 1 - len(prefix))
   if not data:
-    raise GrmError("standard input: empty, not an image")
-  return io.BytesIO(data)
+    raise GrmError(f"standard input: empty, not {what}")
+  if len(data) > MAX_STDIN_BYTES:
+    raise GrmError(f"standard input: more than {MAX_STDIN_BYTES >> 30} GiB; give {what} as a file")
+  return data
+
+
+def _stdin_bytes():
+  """Standard input as a file object for Pillow (which needs to seek)."""
+  import io  # pylint: disable=import-outside-toplevel
+  return io.BytesIO(stdin_bytes('an image', 'grm compress - out.grm < photo.png'))
 
 
 def _rawmode(image):

@@ -1,10 +1,10 @@
 """The rate-distortion objective (CompressAI's lambda convention)."""
 import jax.numpy as jnp
 
-from grm_jax import metrics
+from grm_jax import metrics, rd_lambda
 from grm_jax.entropy_models import bits
 
-DISTORTIONS = ('mse', 'ms-ssim')
+DISTORTIONS = tuple(rd_lambda.QUALITY_LAMBDAS_OF)  # each with its quality scale
 
 
 def per_image_bpp(outputs, pixels_per_image):

@@ -15,7 +15,6 @@
   temporary file is removed.
 """
 import contextlib
-import errno
 import os
 import pathlib
 import stat
@@ -68,6 +67,9 @@ def target(path, inputs=(), force=False):
   """The path to write for `path` (a symbolic link's target; `-` or a device or pipe as given), or a GrmError
   saying why not."""
   if is_stdout(path):
+    if sys.stdout is not None and sys.stdout.isatty():
+      raise GrmError(f"{path}: standard output is a terminal; redirect it to a file or a pipe, or name an output "
+                     "file")
     return STDOUT
   path = pathlib.Path(path)
   if _written_through(path):  # /dev/stdout's link ends in 'pipe:[N]', a name that resolves nowhere
@@ -109,9 +111,9 @@ def output(path, inputs=(), force=False):
     with one_line_errors(path):
       yield pathlib.Path(tmp)
       os.chmod(tmp, mode)
-      if force or existed:
+      if force:
         os.replace(tmp, resolved)
-      else:
+      else:  # target() refused what existed then: anything there now appeared meanwhile
         _place_new(tmp, resolved, path)
   finally:
     if os.path.exists(tmp):
@@ -122,16 +124,15 @@ def _place_new(tmp, resolved, path):
   """Puts tmp at `resolved`, never over a file that appeared since target() looked."""
   try:
     os.link(tmp, resolved)
+    return
   except FileExistsError:
-    raise GrmError(f"{path}: appeared while this command ran; refusing to overwrite it (give another name, or "
-                   "--force)") from None
-  except OSError as error:
-    if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV, errno.ENOSYS):
-      raise
-    if resolved.exists():  # no hard links here: the narrowest check-then-rename there is
-      raise GrmError(f"{path}: appeared while this command ran; refusing to overwrite it (give another name, or "
-                     "--force)") from None
-    os.replace(tmp, resolved)
+    pass
+  except OSError:  # no hard links on this file system (EPERM, ENOTSUP, EACCES on CIFS, EIO on some FUSE, ...)
+    if not os.path.lexists(resolved):  # the narrowest check-then-rename there is
+      os.replace(tmp, resolved)
+      return
+  raise GrmError(f"{path}: appeared while this command ran; refusing to overwrite it (give another name, or "
+                 "--force)")
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ MODELS = pathlib.Path(__file__).resolve().parent / 'pretrained'
 DEFAULT = 'grm-small'
 # The default model of each metric a model can be trained for (config.distortion): what `--metric` chooses.
 METRIC_DEFAULTS = {'mse': DEFAULT, 'ms-ssim': 'grm-small-msssim'}
-METRICS = tuple(METRIC_DEFAULTS)
+METRICS = tuple(rd_lambda.QUALITY_LAMBDAS_OF)
 
 
 def default_for(metric='mse'):

@@ -40,7 +40,7 @@ def test_the_ms_ssim_configs_span_qualities_1_to_8_of_their_metric(family):
   config = config_io.load_config(f'{family}_small_msssim')
   assert config.distortion == 'ms-ssim' and config.patch_size >= metrics.MS_SSIM_MIN_SIDE
   assert tuple(config.model.lambda_range) == MS_SSIM_RANGE
-  assert config.lambda_ == rd_lambda.quality_to_lambda(4, 'ms-ssim')
+  assert config.lambda_ == rd_lambda.MS_SSIM_QUALITY_LAMBDAS[3]  # quality 4
   assert config.init_from == f'{family}-small-wide'
 
 

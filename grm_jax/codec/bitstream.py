@@ -116,16 +116,15 @@ def read_file(path):
   """A .grm file's bytes (`-`: standard input's), its magic number checked first: a large foreign file is refused
   without being read."""
   if str(path) == '-':
-    import sys  # pylint: disable=import-outside-toplevel
-    if sys.stdin is None or sys.stdin.isatty():
-      raise GrmError("-: standard input is a terminal; pipe a .grm file into it (grm decompress - out.png < f.grm)")
-    start = sys.stdin.buffer.read(len(MAGIC))
-    check_magic(start)
-    return start + sys.stdin.buffer.read()
-  with open(path, 'rb') as f:
-    check_magic(f.read(len(MAGIC)))
-    f.seek(0)
-    return f.read()
+    from grm_jax import image_io  # pylint: disable=import-outside-toplevel
+    return image_io.stdin_bytes('a .grm file', 'grm decompress - out.png < photo.grm', MAGIC, check_magic)
+  try:
+    with open(path, 'rb') as f:
+      check_magic(f.read(len(MAGIC)))
+      f.seek(0)
+      return f.read()
+  except OSError as error:  # unreadable (permissions, a folder, an I/O error): one line
+    raise GrmError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def unpack(data):

@@ -107,8 +107,9 @@ def load(model_dir, transforms=None):
       model_checks.check_tables(tables, model_checks.expected_tables(coding_model, config, params, tables))
       return True
 
-    if transforms is None:  # the files' hash names what was checked: the command line checks a model once
-      compile_cache.remembered('checked-model', meta['model_hash'].encode(), check, bool, bool)
-    else:
+    # The files' hash names what was checked: the command line checks a model once. Only a memo that says True
+    # stands for the checks; anything else in its place checks again.
+    if transforms is not None or compile_cache.remembered('checked-model', meta['model_hash'].encode(), check,
+                                                          lambda value: value, lambda value: value is True) is not True:
       check()
   return config, params, tables, meta
