@@ -43,14 +43,17 @@ def _parameter_fn(family, **model_overrides):
                                               ('grm', {'gating': 'blind'}),
                                               ('grm', {'order': 'raster'}), ('grm', {'order': 'wavefront'}),
                                               ('grm', {'references': 3}),
-                                              ('grm', {'references': 3, 'gating': 'channels'})])
+                                              ('grm', {'references': 3, 'gating': 'channels'}),
+                                              ('checkerboard', {'order': 'checkerboard'}),
+                                              ('grm_checkerboard', {'order': 'checkerboard'}),
+                                              ('grm_checkerboard', {'order': 'checkerboard', 'references': 3})])
 def test_prediction_never_depends_on_current_or_later_positions(family, overrides):
   predict, m, order = _parameter_fn(family, **overrides)
   key_y, key_h = jax.random.split(jax.random.PRNGKey(42))
   y_hat = jnp.round(3.0 * jax.random.normal(key_y, (1, H, W, m)))
   hyper = jax.random.normal(key_h, (1, H, W, 2 * m))
   base = jax.device_get(predict(y_hat, hyper))
-  if family == 'grm':
+  if family.startswith('grm'):
     assert {'similarity', 'confidence', 'reference_index', 'stage0_mu', 'stage1_mu'} <= set(base)
   ranks = coding_order.position_ranks(H, W, order)
   for row in range(H):
@@ -80,6 +83,30 @@ def test_reference_search_finds_a_planted_match():
   assert float(out['similarity'][0, 3, 4]) == pytest.approx(1.0, abs=tolerances.gamma(49 + 2 * (4 + 1) + 1 + 47))
   assert float(out['similarity'][0, 0, 0]) == pytest.approx(1e-8)  # the first position has no candidate
   assert np.all(np.asarray(out['confidence']) > 0) and np.all(np.asarray(out['confidence']) <= 1)
+
+
+def test_checkerboard_reference_finds_a_planted_match_among_the_anchors():
+  """A non-anchor whose 4 direct neighbours repeat an anchor's 4 diagonal ones (the ring turned by 45 degrees)
+  takes that anchor as reference with S = 1, wherever it lies; anchors have no candidate."""
+  predict, m, _ = _parameter_fn('grm_checkerboard', order='checkerboard')
+  y_hat = np.array(jnp.round(3.0 * jax.random.normal(jax.random.PRNGKey(7), (1, H, W, m))))
+  # (3, 4)'s up, left, right, down <- (1, 1)'s up-left, down-left, up-right, down-right.
+  for (row, col), (source_row, source_col) in zip([(2, 4), (3, 3), (3, 5), (4, 4)], [(0, 0), (2, 0), (0, 2), (2, 2)]):
+    y_hat[0, row, col] = y_hat[0, source_row, source_col]
+  out = predict(jnp.asarray(y_hat), jnp.zeros((1, H, W, 2 * m)))
+  assert int(out['reference_index'][0, 3, 4]) == 1 * W + 1
+  assert float(out['similarity'][0, 3, 4]) == pytest.approx(1.0, abs=tolerances.gamma(49 + 2 * (4 + 1) + 1 + 47))
+  anchors = coding_order.position_ranks(H, W, 'checkerboard') == 0
+  np.testing.assert_array_equal(np.asarray(out['similarity'][0])[anchors], np.float32(1e-8))
+  index = np.asarray(out['reference_index'][0])[~anchors]
+  assert np.all((index // W + index % W) % 2 == 0)  # every non-anchor's reference is an anchor
+
+
+def test_checkerboard_decodes_the_anchors_then_the_rest():
+  steps = coding_order.decoding_steps(5, 6, 'checkerboard')
+  assert len(steps) == coding_order.step_count(5, 6, 'checkerboard') == 2
+  for rank, (rows, cols) in enumerate(steps):
+    assert len(rows) == 15 and np.all((rows + cols) % 2 == rank)
 
 
 def test_wavefront_steps_cover_every_position_once():

@@ -115,7 +115,8 @@ def test_normalised_keys_have_length_near_128_and_zero_keys_stay_zero():
 # ---- export and the codec
 
 
-@pytest.mark.parametrize('family', ['grm', 'context', 'mean_scale', 'hyperprior', 'grm-3-references'])
+@pytest.mark.parametrize('family', ['grm', 'context', 'mean_scale', 'hyperprior', 'grm-3-references', 'checkerboard',
+                                    'grm_checkerboard'])
 def test_portable_export_round_trips_exactly_and_says_so_in_the_file(tmp_path_factory, tmp_path, family):
   float_dir = export_tiny_model(tmp_path_factory, family.split('-')[0])
   config, params, _, _ = model_dir.load(float_dir)
@@ -226,9 +227,12 @@ def test_portable_decode_is_bit_identical_when_sums_run_in_another_order(default
   assert mismatches == 0 and np.array_equal(decoded.y_hat, encoded.y_hat)
 
 
-def test_several_references_decode_bit_identically_when_sums_run_in_another_order(tmp_path_factory, natural_image):
-  """The three-reference variant's integer search and gating are exact too: the platform simulator's orders."""
-  folder = export_tiny_model(tmp_path_factory, 'grm', model_overrides={'references': 3},
+@pytest.mark.parametrize('family,overrides', [('grm', {'references': 3}), ('grm_checkerboard', {})])
+def test_other_searches_decode_bit_identically_when_sums_run_in_another_order(tmp_path_factory, natural_image, family,
+                                                                             overrides):
+  """The three-reference variant's integer search and gating, and the checkerboard's (its anchors' keys made at
+  commit), are exact too: the platform simulator's orders."""
+  folder = export_tiny_model(tmp_path_factory, family, model_overrides=overrides,
                              calibration_images=[natural_image[:128, :128]])
   config, params, tables, meta = model_dir.load(folder)
   model = {'config': config, 'params': params, 'tables': tables, 'meta': meta}

@@ -10,13 +10,14 @@ def get_config():
   config = ml_collections.ConfigDict()
 
   config.model = ml_collections.ConfigDict()
-  config.model.family = 'grm'  # factorized | hyperprior | mean_scale | context | grm
+  # factorized | hyperprior | mean_scale | context | grm | checkerboard | grm_checkerboard (models/families.py)
+  config.model.family = 'grm'
   config.model.norm = 'gsdn'  # gdn | gsdn
   config.model.channels = 192  # N
   config.model.transform_channels = 0  # g_a and g_s's width where it differs from N (h_a, h_s and z keep N); 0: N
   config.model.latent_channels = 384  # M
   config.model.hidden = 1152  # parameter networks' width: 3M in the paper
-  config.model.use_reference = True  # grm only: the global reference (ablation: False)
+  config.model.use_reference = True  # grm families only: the global reference (ablation: False)
   config.model.use_confidence = True  # grm only: gate the reference by U as well as S
   config.model.gating = 'product'  # product: feature * S * U; channels: S and U as extra inputs; blind: zeroed
   # grm only: how many earlier positions the reference stage reads, the most similar first, each gated by its own
@@ -24,7 +25,8 @@ def get_config():
   config.model.references = 1
   # Coding order of latent positions. wavefront (rank 3 * row + col) decodes an anti-diagonal per step: 5x faster
   # than raster (the paper's order) for the paper-size GRM on a CPU. Training uses the same order, so a model is
-  # decoded in the order it was trained with.
+  # decoded in the order it was trained with. The checkerboard families are pinned to their two-pass order and
+  # do not read this field.
   config.model.order = 'wavefront'
   # Mixed precision: 'bfloat16' runs g_a, g_s, h_a and h_s in bfloat16 with float32 parameters; the entropy model
   # and the loss stay float32. What GPU and TPU users train with; the codec always runs float32.

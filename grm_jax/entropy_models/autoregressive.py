@@ -8,8 +8,11 @@ The prediction for a position cascades three stages, each a Gaussian per latent 
                 most similar earlier positions, each gated by its own S and U, side by side.
   3. final:     PN3 over [local, reference, hyper features]. Only this stage is coded (one Gaussian per element).
 Stages 1 and 2 are trained as predictors of their own (an auxiliary rate term), so that U measures a real
-prediction. Everything that looks at other positions asks `coding_order` what "earlier" means, in training as in
-decoding, so the training rate is a rate the bitstream reaches.
+prediction. Everything that looks at other positions asks `coding_order` what "earlier" means and which neighbours
+are decoded (the masks, the search keys), in training as in decoding, so the training rate is a rate the bitstream
+reaches. In checkerboard order (two passes) the same three stages read the anchors: an anchor has no context and no
+reference; a non-anchor's context is its anchor neighbours, and its reference the anchor anywhere in the image
+whose ring of nearest anchors best matches its own.
 
 `__call__` evaluates all positions at once (training). The codec evaluates chosen positions of a partly decoded
 latent, one decoding step (a group of positions) at a time, with the same parameters through `predict_positions`
@@ -42,10 +45,10 @@ def neighbourhoods(y_hat, size):
   return jnp.stack(rows, axis=3)
 
 
-def descriptors(patches3x3):
-  """The search key of a position: its 4 causal neighbours (up-left, up, up-right, left), L2-normalised."""
-  keys = jnp.concatenate([patches3x3[..., 0, 0, :], patches3x3[..., 0, 1, :], patches3x3[..., 0, 2, :],
-                          patches3x3[..., 1, 0, :]], axis=-1)
+def descriptors(patches3x3, taps=(0, 1, 2, 3)):
+  """The search key of a position: its neighbours at `taps` of its 3x3 neighbourhood (coding_order.key_taps; by
+  default the 4 causal ones, up-left, up, up-right, left), L2-normalised."""
+  keys = jnp.concatenate([patches3x3[..., tap // 3, tap % 3, :] for tap in taps], axis=-1)
   return keys * jax.lax.rsqrt(jnp.sum(jnp.square(keys), axis=-1, keepdims=True) + 1e-12)
 
 
@@ -96,10 +99,10 @@ class AutoregressiveEntropyParameters(nn.Module):
     m = self.latent_channels
     if self.gating not in GATINGS:
       raise ValueError(f"unknown reference gating {self.gating!r}; expected one of {GATINGS}")
-    self.context = MaskedConv(2 * m, m, 'context', 5)
+    self.context = MaskedConv(2 * m, m, coding_order.context_mask_kind(self.order), 5)
     if self.use_reference:
       self.local_params = ParameterNet((self.hidden, self.hidden, 2 * m))
-      self.reference_conv = MaskedConv(2 * m, m, 'reference', 3)
+      self.reference_conv = MaskedConv(2 * m, m, coding_order.reference_mask_kind(self.order), 3)
       self.reference_params = ParameterNet((self.hidden, self.hidden, 2 * m))
     self.final_params = ParameterNet((self.hidden, self.hidden, 2 * m))
 
@@ -120,13 +123,16 @@ class AutoregressiveEntropyParameters(nn.Module):
     """All positions at once. Returns (mu, sigma, aux) where aux holds the earlier stages and the scores.
     drop_reference zeroes what the final stage sees of the reference (its share of the rate: `grm inspect`)."""
     b, h, w, m = y_hat.shape
-    local = self.context(y_hat)
+    local = self.context(coding_order.context_inputs(y_hat, self.order))
     inputs, aux = [local], {'stages': []}
     if self.use_reference:
       local_stage = split_gaussian(self.local_params(local))
       patches = neighbourhoods(y_hat, 3)
-      keys = descriptors(patches).reshape(b, h * w, 4 * m)
-      similarities = jnp.einsum('bjd,bid->bji', keys, keys)  # one HW x HW matrix per image, not per channel
+      query_taps, candidate_taps = coding_order.key_taps(self.order)
+      keys = descriptors(patches, query_taps).reshape(b, h * w, 4 * m)
+      candidate_keys = keys if candidate_taps == query_taps else descriptors(patches, candidate_taps).reshape(
+          b, h * w, 4 * m)
+      similarities = jnp.einsum('bjd,bid->bji', keys, candidate_keys)  # one HW x HW matrix per image
       # Compared at run time: as an [HW, HW] constant, XLA spends seconds folding it on a whole photograph.
       ranks = jax.lax.optimization_barrier(jnp.asarray(coding_order.position_ranks(h, w, self.order).reshape(-1)))
       candidates = jnp.broadcast_to(coding_order.earlier(ranks), similarities.shape)
@@ -169,7 +175,7 @@ class AutoregressiveEntropyParameters(nn.Module):
     inputs, pending = [local], {}
     if self.use_reference:
       pending['local_stage'] = split_gaussian(self.local_params(local))
-      pending['key'] = descriptors(patches[:, 1:4, 1:4])
+      pending['key'] = descriptors(patches[:, 1:4, 1:4], coding_order.key_taps(self.order)[0])
       index, similarity, found = best_references(pending['key'] @ state['keys'].T, candidates, self.references)
       confidence = 1.0
       if self.use_confidence:
@@ -187,9 +193,14 @@ class AutoregressiveEntropyParameters(nn.Module):
     state = dict(state, y_hat=state['y_hat'].at[rows_or_out + 2, cols + 2].set(y_hat_at, mode='drop'))
     if self.use_reference:
       j = jnp.where(inside, rows * width + cols, height * width)
-      features = self.reference_conv.at_patches(gather_patches(state['y_hat'], rows, cols, 3, 1))
+      patches = gather_patches(state['y_hat'], rows, cols, 3, 1)
+      features = self.reference_conv.at_patches(patches)
       confidence = confidence_map(y_hat_at, *pending['local_stage'])
-      state['keys'] = state['keys'].at[j].set(pending['key'], mode='drop')
+      query_taps, candidate_taps = coding_order.key_taps(self.order)
+      # A candidate's key read now, from the state with this group decoded: in checkerboard order an anchor's key
+      # is its diagonal anchors, decoded in the same pass.
+      key = pending['key'] if candidate_taps == query_taps else descriptors(patches, candidate_taps)
+      state['keys'] = state['keys'].at[j].set(key, mode='drop')
       state['confidences'] = state['confidences'].at[j].set(confidence, mode='drop')
       state['features'] = state['features'].at[j].set(features, mode='drop')
     return state

@@ -166,8 +166,38 @@ def reference_mask():
   return mask
 
 
+def checkerboard_mask(kernel_size):
+  """The positions of the other colour of a checkerboard: offsets (dr, dc) with dr + dc odd. In a two-pass
+  checkerboard order (He et al. 2021), these are the anchors around a non-anchor: all decoded in the first pass."""
+  offsets = np.arange(kernel_size) - kernel_size // 2
+  return ((offsets[:, None] + offsets[None, :]) % 2 == 1).astype(np.float32)
+
+
+def checkerboard_reference_mask():
+  """The 3x3 mask of an anchor's reference feature in checkerboard order: the centre and its 4 diagonal neighbours,
+  the anchors nearest to it (its direct neighbours are decoded in the second pass)."""
+  offsets = np.arange(3) - 1
+  return ((offsets[:, None] + offsets[None, :]) % 2 == 0).astype(np.float32)
+
+
+MASKS = {'context': causal_mask, 'reference': lambda size: reference_mask(), 'checkerboard': checkerboard_mask,
+         'checkerboard_reference': lambda size: checkerboard_reference_mask()}
+
+
+def kernel_mask(kind, kernel_size):
+  """The spatial mask [k, k] of a MaskedConv's kind (MASKS)."""
+  if kind not in MASKS:
+    raise ValueError(f"unknown mask kind {kind!r}; expected one of {', '.join(MASKS)}")
+  return MASKS[kind](kernel_size)
+
+
+def mask_taps(kind, kernel_size):
+  """The flat indices of a k x k patch that a mask keeps, in raster order: the integer path's patches."""
+  return np.flatnonzero(kernel_mask(kind, kernel_size).reshape(-1))
+
+
 class MaskedConv(nn.Module):
-  """A stride-1 convolution whose kernel is multiplied by a fixed spatial mask ('context' or 'reference').
+  """A stride-1 convolution whose kernel is multiplied by a fixed spatial mask (a kind of MASKS).
 
   `__call__` convolves a whole map (training). `at_patches` applies the same masked kernel to patches taken
   around chosen positions, so that a decoder evaluates a few positions with exactly the parameters of training.
@@ -184,8 +214,7 @@ class MaskedConv(nn.Module):
     self.bias = self.param('bias', nn.initializers.zeros, (self.features,))
 
   def masked_kernel(self):
-    masks = {'context': causal_mask(self.kernel_size), 'reference': reference_mask()}
-    return self.kernel * jnp.asarray(masks[self.mask_kind])[:, :, None, None]
+    return self.kernel * jnp.asarray(kernel_mask(self.mask_kind, self.kernel_size))[:, :, None, None]
 
   def __call__(self, x):
     pad = self.kernel_size // 2

@@ -10,6 +10,11 @@ as long as its y is coded by one of the latent coders (a new coder registers its
   mean_scale  y ~ N(mu(z), sigma(z))                               (Minnen 2018)
   context     y ~ N(mu, sigma)(local context, z)                   (Minnen 2018, joint autoregressive)
   grm         y ~ N(mu, sigma)(local context, global reference, z) (Qian 2021)
+  checkerboard      context in two passes: anchors from z alone, then the rest from their anchor
+                    neighbours too                                 (He 2021)
+  grm_checkerboard  grm in two passes: the non-anchors' reference searched among all anchors
+The autoregressive families context and grm code in a causal order the config chooses (raster or wavefront:
+model.order); the checkerboard families are their parallel forms, pinned to the checkerboard order.
 """
 import dataclasses
 
@@ -26,6 +31,7 @@ class Family:
   hyper_means: bool = True  # gaussian: h_s gives means and scales; False: scales only, mu = 0
   hyper_of_magnitude: bool = False  # h_a sees |y| (the scale hyperprior's choice)
   reference: bool = False  # autoregressive: the global reference stage
+  order: str = None  # autoregressive: the coding order the family is pinned to; None: a causal order of the config
 
   def __post_init__(self):
     if self.y_coding not in Y_CODINGS:
@@ -71,4 +77,6 @@ BUILT_IN = tuple(register(family).name for family in (
     Family('mean_scale', 'gaussian'),
     Family('context', 'autoregressive'),
     Family('grm', 'autoregressive', reference=True),
+    Family('checkerboard', 'autoregressive', order='checkerboard'),
+    Family('grm_checkerboard', 'autoregressive', reference=True, order='checkerboard'),
 ))

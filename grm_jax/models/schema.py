@@ -7,7 +7,7 @@ check runs on every config that builds a model, so a typo in a training config f
 import math
 
 from grm_jax.entropy_models.autoregressive import GATINGS
-from grm_jax.entropy_models.coding_order import ORDERS
+from grm_jax.entropy_models.coding_order import CAUSAL_ORDERS
 from grm_jax.layers.gdn import NORMS
 from grm_jax.models import families
 
@@ -42,6 +42,14 @@ def _flag(config, key, default):
   return value
 
 
+def _order(config, family):
+  """The coding order: a causal one of the config's, or the one a parallel family is pinned to (model.order then
+  goes unread, as use_reference does for a family without the reference)."""
+  if family.order is None:
+    return _choice(config, 'order', CAUSAL_ORDERS, 'raster')
+  return family.order
+
+
 def check_lambda(value, name='lambda_'):
   """A trade-off lambda: a finite number within LAMBDA_BOUNDS."""
   if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not (
@@ -58,10 +66,11 @@ def check_model_config(config):
   if not isinstance(lambda_range, (list, tuple)) or len(lambda_range) not in (0, 2):
     raise ValueError(f"model.lambda_range must be empty or [low, high], got {lambda_range!r}")
   lambda_range = tuple(check_lambda(v, 'model.lambda_range') for v in lambda_range)
+  family = _choice(config, 'family', families.names())
   if lambda_range and not lambda_range[0] < lambda_range[1]:
     raise ValueError(f"model.lambda_range must have low < high, got {list(lambda_range)}")
   return {
-      'family': _choice(config, 'family', families.names()),
+      'family': family,
       'norm': _choice(config, 'norm', NORMS),
       'channels': _integer(config, 'channels', 1, MAX_CHANNELS),
       'transform_channels': _integer(config, 'transform_channels', 0, MAX_CHANNELS, 0),
@@ -71,7 +80,7 @@ def check_model_config(config):
       'use_confidence': _flag(config, 'use_confidence', True),
       'gating': _choice(config, 'gating', GATINGS, 'product'),
       'references': _integer(config, 'references', 1, MAX_REFERENCES, 1),
-      'order': _choice(config, 'order', ORDERS, 'raster'),
+      'order': _order(config, families.get(family)),
       'transform_dtype': _choice(config, 'transform_dtype', TRANSFORM_DTYPES, 'float32'),
       'lambda_range': lambda_range,
       'gain_anchors': _integer(config, 'gain_anchors', 2, MAX_GAIN_ANCHORS, 6),

@@ -14,7 +14,7 @@ from scipy.special import ndtr
 
 from grm_jax import image_io, rd_lambda
 from grm_jax.errors import GrmError
-from grm_jax.layers import causal_mask, reference_mask, subpixel_kernel
+from grm_jax.layers import subpixel_kernel
 from grm_jax.portable import entropy_path
 from grm_jax.portable.exact import carried_weights, exponent_for, quantize_dense
 
@@ -180,13 +180,12 @@ def _quantized(model, params, config, scale_table, e, gains):
 
   qparams['exponent/hyper'] = np.int32(e['hyper'])
   entropy = params['y_parameters']
-  context_taps = np.flatnonzero(causal_mask(5).reshape(-1))
-  rows = _conv_rows(entropy['context']['kernel'], context_taps)
+  rows = _conv_rows(entropy['context']['kernel'], entropy_path.context_taps(model.order))
   _store(qparams, 'context', quantize_dense(rows, entropy['context']['bias'], np.full(len(rows), e['y']),
                                             e['context']))
   inputs = [np.full(2 * m, e['context'])]
   if 'reference_conv' in entropy:
-    rows = _conv_rows(entropy['reference_conv']['kernel'], np.flatnonzero(reference_mask().reshape(-1)))
+    rows = _conv_rows(entropy['reference_conv']['kernel'], entropy_path.reference_taps(model.order))
     _store(qparams, 'reference_conv', quantize_dense(rows, entropy['reference_conv']['bias'],
                                                      np.full(len(rows), e['y']), e['reference_conv']))
     _store_network(qparams, 'local_params', entropy['local_params'], np.full(2 * m, e['context']), e)

@@ -6,8 +6,9 @@ at export (portable/conversion.py), with these fixed grids:
   mu and y_hat      multiples of 2^-8: y_hat = mu + symbol is exact, and the decoder's y_hat is the encoder's;
   sigma             multiples of 2^-8; the scale-table index compares sigma with the table's float32 values,
                     an exact comparison;
-  search keys       the 4 causal neighbours at 1/16, normalised by an integer square root to about 2^7: cosine
-                    similarities are integer dot products (exact), S their maximum, ties to the lowest index;
+  search keys       the 4 neighbours of coding_order.key_taps at 1/16, normalised by an integer square root to
+                    about 2^7: cosine similarities are integer dot products (exact), S their maximum, ties to
+                    the lowest index;
   U (confidence)    the mean over channels of an integer likelihood table, indexed by scale level and distance;
   z_hat's gains     an integer table per rate level (variable-rate models code at one of about RATE_LEVELS
                     lambdas, portable/conversion.rate_levels).
@@ -20,21 +21,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from grm_jax.entropy_models import coding_order
 from grm_jax.entropy_models.gaussian import SCALE_BOUND
-from grm_jax.layers import causal_mask, depth_to_space, gather_patches, reference_mask
+from grm_jax.layers import depth_to_space, gather_patches, mask_taps
 from grm_jax.portable.exact import ACTIVATION_LIMIT, clip_activation, dense, isqrt, shift_round, small_dot
 
 MEAN_BITS = 8  # mu, sigma and y_hat are multiples of 2^-8
 GAIN_BITS = 12  # z's inverse gains, per rate level and channel
-KEY_BITS = 4  # search keys: the causal neighbours at 1/16, clipped to +-32
+KEY_BITS = 4  # search keys: the neighbours at 1/16, clipped to +-32
 KEY_LIMIT = 1 << (KEY_BITS + 5)
 NORM_BITS = 7  # a normalised key has length about 2^7
 SIMILARITY_BITS = 2 * NORM_BITS  # S in units of 2^-14
 CONFIDENCE_BITS = 16  # U in units of 2^-16
 CONFIDENCE_BINS = 256
 RATE_LEVELS = 256
-CONTEXT_TAPS = np.flatnonzero(causal_mask(5).reshape(-1))  # the 12 positions the 5x5 masked context sees
-REFERENCE_TAPS = np.flatnonzero(reference_mask().reshape(-1))  # the centre and its 4 causal neighbours
+
+
+def context_taps(order):
+  """The 12 positions of the 5x5 patch that the masked context of this coding order sees."""
+  return mask_taps(coding_order.context_mask_kind(order), 5)
+
+
+def reference_taps(order):
+  """The 5 positions of the 3x3 patch of a candidate's reference feature: it and 4 decoded neighbours."""
+  return mask_taps(coding_order.reference_mask_kind(order), 3)
 
 
 def runs_every_step(name):
@@ -166,13 +176,14 @@ def _gate(spec, feature, similarity, confidence):
 def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates):
   """(mu, sigma, pending) at positions (rows[k], cols[k]), as AutoregressiveEntropyParameters.predict_positions."""
   patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
-  local = dense(_latent_inputs(qparams, _taps(patches, CONTEXT_TAPS)), _layer(qparams, 'context'), 'linear')
+  local = dense(_latent_inputs(qparams, _taps(patches, context_taps(spec.order))), _layer(qparams, 'context'),
+                'linear')
   inputs, pending = [local], {}
   if spec.uses_reference:
     local_mu, local_sigma = _mean_and_scale(_network(qparams, 'local_params', local))
     pending['local_mu'] = local_mu
     pending['local_index'] = scale_index(qparams['scale_table'], local_sigma)
-    pending['key'] = normalised_keys(_taps(patches[:, 1:4, 1:4], REFERENCE_TAPS[:4]))
+    pending['key'] = normalised_keys(_taps(patches[:, 1:4, 1:4], list(coding_order.key_taps(spec.order)[0])))
     index, similarity, found = _best_references(small_dot(pending['key'], state['keys'].T), candidates,
                                                 spec.references)
     confidence = jnp.full_like(similarity, 1 << CONFIDENCE_BITS)
@@ -202,10 +213,12 @@ def commit_positions(qparams, spec, state, rows, cols, mu, symbols, pending):
   if spec.uses_reference:
     j = jnp.where(inside, rows * width + cols, height * width)
     patches = gather_patches(state['y_hat'], rows, cols, 3, 1)
-    features = dense(_latent_inputs(qparams, _taps(patches, REFERENCE_TAPS)), _layer(qparams, 'reference_conv'),
-                     'linear')
+    features = dense(_latent_inputs(qparams, _taps(patches, reference_taps(spec.order))),
+                     _layer(qparams, 'reference_conv'), 'linear')
     confidence = _confidence(qparams, y_grid, pending['local_mu'], pending['local_index'])
-    state['keys'] = state['keys'].at[j].set(pending['key'], mode='drop')
+    query_taps, candidate_taps = coding_order.key_taps(spec.order)
+    key = pending['key'] if candidate_taps == query_taps else normalised_keys(_taps(patches, list(candidate_taps)))
+    state['keys'] = state['keys'].at[j].set(key, mode='drop')
     state['confidences'] = state['confidences'].at[j].set(confidence, mode='drop')
     state['features'] = state['features'].at[j].set(features, mode='drop')
   return state
