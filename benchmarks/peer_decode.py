@@ -1,9 +1,13 @@
-"""Encode and decode time of a real file: the paper-size GRM against CompressAI's mbt2018-mean, same image, same run.
+"""Encode and decode time of a real file: paper-size models of ours against CompressAI's mbt2018-mean, same image,
+same run.
 
-  python benchmarks/peer_decode.py --peer-python /path/to/torch-venv/bin/python
+  python benchmarks/peer_decode.py --peer-python /path/to/torch-venv/bin/python \
+      --config configs/grm.py --config configs/grm_checkerboard.py
 
-Ours: configs/grm.py (N=192, M=384, the global reference and the local context), random weights, exported in the
-portable form (integer entropy path, the default carrier), coding a real .grm file with the project's range coder.
+Ours: each --config (default configs/grm.py: N=192, M=384, the global reference and the local context, wavefront
+order; configs/grm_checkerboard.py decodes in two checkerboard passes), random weights, exported in the portable
+form (integer entropy path, the default carrier), coding a real .grm file with the project's range coder; the
+decode's parts (networks, entropy parameters, range coding) are the codec's own stopwatch.
 The peer: CompressAI 1.2.8's MeanScaleHyperprior(192, 320), the network of its mbt2018-mean zoo models at
 qualities 5-8 (no context model: it decodes in one pass), random weights, its own compress/decompress with its C++
 rANS coder. Each side runs in its own process, alternately, `--rounds` times; each process times `--repeats`
@@ -41,28 +45,39 @@ def _medians(encode, decode, repeats):
   return statistics.median(encode_times), statistics.median(decode_times)
 
 
-def ours(image, repeats, calibration):
+def _median_parts(parts):
+  return {stage: statistics.median(run[stage] for run in parts) for stage in parts[0]}
+
+
+def ours(image, repeats, calibration, config_path):
   import jax  # pylint: disable=import-outside-toplevel
   import grm_jax  # pylint: disable=import-outside-toplevel
   from grm_jax import models  # pylint: disable=import-outside-toplevel
   from grm_jax.codec import model_dir  # pylint: disable=import-outside-toplevel
   from grm_jax.portable import conversion  # pylint: disable=import-outside-toplevel
   from grm_jax.config_io import load_config  # pylint: disable=import-outside-toplevel
-  config = load_config(os.path.join(REPO, 'configs', 'grm.py'))
+  config = load_config(os.path.join(REPO, config_path))
   params = models.build(config).init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
   folder = tempfile.mkdtemp()
   model_dir.export(params, config, os.path.join(folder, 'model'),
                    calibration_images=conversion.calibration_images(calibration, count=2))
   codec = grm_jax.load(os.path.join(folder, 'model'))
-  size = []
+  size, parts = [], []
 
   def encode():
-    data = codec.compress(image)
+    data = codec.encode(image, reconstruct=False).data
     size.append(len(data))
     return data
 
-  seconds = _medians(encode, codec.decompress, repeats)
-  what = f"grm_jax, jax {jax.__version__}, {codec.carrier} carrier, {size[-1]} bytes"
+  def decode(data):
+    decoded = codec.decode(data)
+    parts.append(decoded.seconds)
+    return decoded.image
+
+  seconds = _medians(encode, decode, repeats)
+  decode_parts = ', '.join(f'{stage} {value:.3f}' for stage, value in _median_parts(parts[1:]).items())
+  what = (f"grm_jax {config.model.family}, jax {jax.__version__}, {codec.carrier} carrier, {size[-1]} bytes; "
+          f"decode parts (s): {decode_parts}")
   return seconds, what
 
 
@@ -92,9 +107,10 @@ def peer(image, repeats):
   return seconds, what
 
 
-def _child(python, args, side):
+def _child(python, args, side, config_path=None):
   command = [python, os.path.abspath(__file__), '--side', side, '--image', args.image, '--repeats',
              str(args.repeats), '--calibration-data', args.calibration_data]
+  command += ['--config', config_path] if config_path else []
   result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
   match = re.search(r'^RESULT ([0-9.]+) ([0-9.]+) (.*)$', result.stdout, re.MULTILINE)
   if not match:
@@ -110,14 +126,20 @@ def main():
   parser.add_argument('--peer-python', default=sys.executable, help='interpreter with PyTorch and CompressAI')
   parser.add_argument('--calibration-data', metavar='FOLDER', required=True,
                       help='training photographs for the portable export (two are used)')
+  parser.add_argument('--config', action='append', metavar='CONFIG',
+                      help='a paper-size config of ours to time (repeatable; default configs/grm.py)')
   parser.add_argument('--side', choices=('ours', 'peer'), help=argparse.SUPPRESS)
   args = parser.parse_args()
+  configs = args.config or ['configs/grm.py']
+  for config_path in configs:
+    if not os.path.isfile(os.path.join(REPO, config_path)):
+      parser.error(f"--config {config_path}: no such config (paths are relative to the repository)")
 
   if args.side:
     from PIL import Image  # pylint: disable=import-outside-toplevel
     image = np.asarray(Image.open(os.path.join(REPO, args.image)).convert('RGB'))
     try:
-      seconds, what = ours(image, args.repeats, args.calibration_data) if args.side == 'ours' else \
+      seconds, what = ours(image, args.repeats, args.calibration_data, configs[0]) if args.side == 'ours' else \
           peer(image, args.repeats)
     except ImportError as error:
       print(f"{args.side}: not timed, {error} (in {sys.executable})")
@@ -125,12 +147,14 @@ def main():
     print(f"RESULT {seconds[0]:.4f} {seconds[1]:.4f} {what}")
     return
 
-  times, described = {'ours': [], 'peer': []}, {}
+  sides = [(config_path, 'ours', sys.executable, config_path) for config_path in configs]
+  sides.append(('peer', 'peer', args.peer_python, None))
+  times, described = {name: [] for name, *_ in sides}, {}
   for _ in range(args.rounds):
-    for side, python in (('ours', sys.executable), ('peer', args.peer_python)):
-      seconds, described[side] = _child(python, args, side)
+    for name, side, python, config_path in sides:
+      seconds, described[name] = _child(python, args, side, config_path)
       if seconds is not None:
-        times[side].append(seconds)
+        times[name].append(seconds)
   print(f"image: {args.image}; medians of {args.rounds} rounds, each the median of {args.repeats} runs")
   medians = {}
   for side, rounds in times.items():
@@ -140,9 +164,14 @@ def main():
     medians[side] = alternate.medians(rounds)
     print(f"{side} ({described[side]}): encode {medians[side][0]:.3f} s, decode {medians[side][1]:.3f} s  "
           f"(rounds: {', '.join(f'{e:.2f}/{d:.2f}' for e, d in rounds)})")
-  if len(medians) == 2:
-    print(f"ours / peer: encode {medians['ours'][0] / medians['peer'][0]:.2f}x, "
-          f"decode {medians['ours'][1] / medians['peer'][1]:.2f}x the peer's time")
+  for name in configs:
+    if name in medians and 'peer' in medians:
+      print(f"{name} / peer: encode {medians[name][0] / medians['peer'][0]:.2f}x, "
+            f"decode {medians[name][1] / medians['peer'][1]:.2f}x the peer's time")
+  for name in configs[1:]:
+    if name in medians and configs[0] in medians:
+      print(f"{name} / {configs[0]}: encode {medians[name][0] / medians[configs[0]][0]:.2f}x, "
+            f"decode {medians[name][1] / medians[configs[0]][1]:.2f}x its time")
 
 
 if __name__ == '__main__':

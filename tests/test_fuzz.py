@@ -15,7 +15,7 @@ SECONDS_PER_DECODE = 10.0
 PEAK_RSS_MB = 4000
 
 
-@pytest.mark.parametrize('family', ['grm', 'mean_scale', 'factorized', 'grm-3-references'])
+@pytest.mark.parametrize('family', ['grm', 'mean_scale', 'factorized', 'grm-3-references', 'grm_checkerboard'])
 def test_every_mutation_decodes_or_is_refused_in_one_line(family, tmp_path_factory, natural_image):
   overrides = {'references': 3} if family == 'grm-3-references' else None
   codec = grm_jax.load(export_tiny_model(tmp_path_factory, family.split('-')[0], model_overrides=overrides))
