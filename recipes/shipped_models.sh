@@ -9,6 +9,9 @@
 #                    parameter networks with it), fine-tuned (1.2 and 1.4 steps/s side by side, one core each)
 #   SIZE=small_msssim  grm-small-msssim, context-small-msssim: the wide models fine-tuned for MS-SSIM over
 #                    CompressAI's MS-SSIM qualities 1 to 8 (lambda 2.40-220), 1000 steps of 192x192 crops
+#   FAMILIES="grm_checkerboard checkerboard" SIZE=small_wide  grm-checkerboard-small-wide, checkerboard-small-wide:
+#                    the wide models decoded in two checkerboard passes, their entropy models (with the hyperprior
+#                    and the gains) fine-tuned on the frozen transforms, 2000 steps
 #   SIZE=medium      grm-medium, context-medium: twice the width, from random parameters, 40000 steps (about 15
 #                    hours a family on one core: trained in the background, resumed session after session from
 #                    the checkpoints every 500 steps)
@@ -52,8 +55,8 @@ train() {
 export_models() {
   mkdir -p "$MODELS"
   for family in $FAMILIES; do
-    rm -rf "$MODELS/$family-$SUFFIX"  # this recipe's own export, from an earlier run
-    $PY -m grm_jax export "$RUNS/$family" "$MODELS/$family-$SUFFIX" --portable --dtype float16 \
+    rm -rf "$MODELS/${family//_/-}-$SUFFIX"  # this recipe's own export, from an earlier run
+    $PY -m grm_jax export "$RUNS/$family" "$MODELS/${family//_/-}-$SUFFIX" --portable --dtype float16 \
         --calibration-data "$DATA" > /dev/null
   done
 }
@@ -61,8 +64,8 @@ export_models() {
 evaluate() {
   for family in $FAMILIES; do
     lambdas=$(for l in $QUALITIES; do echo --lambda $l; done)
-    $PY evaluate.py --force --model "$MODELS/$family-$SUFFIX" $lambdas --data "$KODAK" \
-        --name "$family-$SUFFIX" --out "$OUT/${family}_$SIZE.json"
+    $PY evaluate.py --force --model "$MODELS/${family//_/-}-$SUFFIX" $lambdas --data "$KODAK" \
+        --name "${family//_/-}-$SUFFIX" --out "$OUT/${family}_$SIZE.json"
   done
   $PY benchmarks/rd_table.py results/kodak/grm_small.json "$OUT"/*_"$SIZE".json
   # Pillow's curves are deterministic: those of the shipped models' evaluation (make kodak) serve here. An MS-SSIM
