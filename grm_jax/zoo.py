@@ -157,6 +157,6 @@ def describe(entry):
   model = config.get('model', {})
   low_high = model.get('lambda_range')
   lambdas = f"{low_high[0]}-{low_high[1]}" if low_high else f"{config.get('lambda_', '?')}"
-  return (f"{entry['name']:<22} {meta.get('family', '?'):<10} {metric(entry):<8} lambda {lambdas:<15} "
+  return (f"{entry['name']:<27} {meta.get('family', '?'):<16} {metric(entry):<8} lambda {lambdas:<15} "
           f"N={model.get('channels', '?')} M={model.get('latent_channels', '?')}  {steps_text}  "
           f"{meta.get('size_bytes', 0) / 1e6:.1f} MB  {meta.get('param_dtype', '?')}")
