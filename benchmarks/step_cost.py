@@ -84,9 +84,11 @@ def main():
   steps, costs = [], []
   for k in args.sizes:
     rows, cols = rows_all[:k], cols_all[:k]
-    mu, _, _, pending = predict(p, coder.path.initial_state(h, w), hyper, rows, cols, ranks)
+    full = coding_order.StepWork()  # a step of a causal order: nothing left out
+    mu, _, _, pending = predict(p, coder.path.initial_state(h, w), hyper, rows, cols, ranks, full)
     symbols = jnp.zeros(mu.shape, jnp.int32)
-    arguments = [p, coder.path.initial_state(h, w), rows, cols, mu, symbols, pending, hyper, rows, cols, ranks]
+    arguments = [p, coder.path.initial_state(h, w), rows, cols, mu, symbols, pending, hyper, rows, cols, ranks,
+                 full, full]
     costs.append(_cost(advance, arguments))
 
     def step(arguments=arguments):

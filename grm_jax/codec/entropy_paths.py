@@ -8,8 +8,9 @@ An EntropyPath carries its parameters and plain functions of them, which the lat
   hyper_features(p, z_hat, lambdas)                        h_s(z_hat)
   gaussian_parameters(p, hyper)                            (mu, sigma) of y, coded in one pass
   initial_state(h, w), decoded_latent(state)               the autoregressive decoding state, and y_hat of it
-  predict(p, state, hyper_at, rows, cols, candidates)      (mu, sigma, pending) of one group of positions
-  commit(p, state, rows, cols, mu, symbols, pending)       the state once they are decoded as mu + symbols
+  predict(p, state, hyper_at, rows, cols, candidates[, work])  (mu, sigma, pending) of one group of positions
+  commit(p, state, rows, cols, mu, symbols, pending[, work])   the state once they are decoded as mu + symbols
+(work: the step's coding_order.StepWork, what it may leave out).
 """
 import dataclasses
 from typing import Callable
@@ -58,8 +59,8 @@ def float_path(model, params):
                                              method=ImageCompressor.initial_decoding_state),
       decoded_latent=lambda state: state['y_hat'][2:-2, 2:-2][None],
       predict=method('predict_positions'),
-      commit=lambda p, state, rows, cols, mu, symbols, pending: commit(
-          p, state, rows, cols, mu + symbols.astype(jnp.float32), pending))
+      commit=lambda p, state, rows, cols, mu, symbols, pending, *work: commit(
+          p, state, rows, cols, mu + symbols.astype(jnp.float32), pending, *work))
 
 
 def portable_path(model, tables, carrier=None):

@@ -151,9 +151,9 @@ class AutoregressiveCoder(_GaussianConditional):
     self.order = order
     predict, commit, scale_index_of = path.predict, path.commit, self.scale_index
 
-    def predict_with_index(p, state, hyper, rows, cols, ranks):
+    def predict_with_index(p, state, hyper, rows, cols, ranks, work):
       candidates = ranks.reshape(-1)[None, :] < ranks[rows, cols][:, None]
-      mu, sigma, pending = predict(p, state, hyper[rows, cols], rows, cols, candidates)
+      mu, sigma, pending = predict(p, state, hyper[rows, cols], rows, cols, candidates, work)
       return mu, sigma, scale_index_of(sigma), pending
 
     def group_symbols(y, rows, cols, mu):
@@ -161,20 +161,23 @@ class AutoregressiveCoder(_GaussianConditional):
       inside = (rows < y.shape[0])[:, None]
       return jnp.where(inside, jnp.round(y[rows, cols] - mu), 0).astype(jnp.int32)
 
-    def commit_and_predict(p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
-      state = commit(p, state, rows, cols, mu, symbols, pending)
-      return state, predict_with_index(p, state, hyper, next_rows, next_cols, ranks)
+    def commit_and_predict(p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks, work,
+                           next_work):
+      state = commit(p, state, rows, cols, mu, symbols, pending, work)
+      return state, predict_with_index(p, state, hyper, next_rows, next_cols, ranks, next_work)
 
-    self._predict = jax.jit(predict_with_index)
-    self._commit = jax.jit(commit, donate_argnums=(1,))
+    # A step's coding_order.StepWork is static: each kind of step has its own compiled program.
+    self._predict = jax.jit(predict_with_index, static_argnums=(6,))
+    self._commit = jax.jit(commit, donate_argnums=(1,), static_argnums=(7,))
     self._group_symbols = jax.jit(group_symbols)
     # (state after a group, the next group's (mu, sigma, index, pending)).
-    self._advance = (jax.jit(commit_and_predict, donate_argnums=(1,)) if path.fused_steps else
-                     self._commit_then_predict)
+    self._advance = (jax.jit(commit_and_predict, donate_argnums=(1,), static_argnums=(11, 12)) if path.fused_steps
+                     else self._commit_then_predict)
 
-  def _commit_then_predict(self, p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks):
-    state = self._commit(p, state, rows, cols, mu, symbols, pending)
-    return state, self._predict(p, state, hyper, next_rows, next_cols, ranks)
+  def _commit_then_predict(self, p, state, rows, cols, mu, symbols, pending, hyper, next_rows, next_cols, ranks,
+                           work, next_work):
+    state = self._commit(p, state, rows, cols, mu, symbols, pending, work)
+    return state, self._predict(p, state, hyper, next_rows, next_cols, ranks, next_work)
 
   def _steps(self, shape, hyper, symbols_of, progress):
     """The step loop of encoder and decoder: symbols_of(rows, cols, count, mu, sigma, index) gives each group's
@@ -183,15 +186,17 @@ class AutoregressiveCoder(_GaussianConditional):
     ranks = jnp.asarray(coding_order.position_ranks(h, w, self.order))
     state = self.path.initial_state(h, w)
     steps = list(decoding_groups(h, w, self.order))
+    work = coding_order.step_work(self.order, len(steps))
     p, hyper_map = self.path.params, hyper[0]
-    mu, sigma, index, pending = self._predict(p, state, hyper_map, steps[0][0], steps[0][1], ranks)
+    mu, sigma, index, pending = self._predict(p, state, hyper_map, steps[0][0], steps[0][1], ranks, work[0])
     for step, (rows, cols, count) in enumerate(steps, 1):
       symbols = symbols_of(rows, cols, count, mu, sigma, index)
       if step < len(steps):
         state, (mu, sigma, index, pending) = self._advance(p, state, rows, cols, mu, symbols, pending, hyper_map,
-                                                           steps[step][0], steps[step][1], ranks)
+                                                           steps[step][0], steps[step][1], ranks, work[step - 1],
+                                                           work[step])
       else:
-        state = self._commit(p, state, rows, cols, mu, symbols, pending)
+        state = self._commit(p, state, rows, cols, mu, symbols, pending, work[step - 1])
       if progress is not None:
         progress(step, len(steps))
     return state

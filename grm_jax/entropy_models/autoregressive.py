@@ -167,16 +167,28 @@ class AutoregressiveEntropyParameters(nn.Module):
     return {'y_hat': jnp.zeros((height + 4, width + 4, m)), 'keys': jnp.zeros((height * width, 4 * m)),
             'confidences': jnp.zeros((height * width,)), 'features': jnp.zeros((height * width, 2 * m))}
 
-  def predict_positions(self, state, hyper_at, rows, cols, candidates):
+  def predict_positions(self, state, hyper_at, rows, cols, candidates, work=coding_order.StepWork()):
     """(mu, sigma, pending) [K, ...] at positions (rows[k], cols[k]); candidates [K, H * W] marks, for each, the
-    positions decoded before it."""
+    positions decoded before it. work (coding_order.StepWork) leaves out what the step does not need, with the
+    same results."""
     patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
-    local = self.context.at_patches(patches)
+    if work.reads_decoded:
+      local = self.context.at_patches(patches)
+    else:  # every patch is zero: one row of the context is all of them
+      local = jnp.broadcast_to(self.context.at_patches(patches[:1]), (len(rows), 2 * self.latent_channels))
     inputs, pending = [local], {}
     if self.use_reference:
-      pending['local_stage'] = split_gaussian(self.local_params(local))
-      pending['key'] = descriptors(patches[:, 1:4, 1:4], coding_order.key_taps(self.order)[0])
-      index, similarity, found = best_references(pending['key'] @ state['keys'].T, candidates, self.references)
+      query_taps, candidate_taps = coding_order.key_taps(self.order)
+      if work.read_later:  # stage 1 gives U of positions that later ones read
+        pending['local_stage'] = split_gaussian(self.local_params(local if work.reads_decoded else local[:1]))
+      key = descriptors(patches[:, 1:4, 1:4], query_taps)
+      if work.read_later and candidate_taps == query_taps:
+        pending['key'] = key
+      if work.reads_decoded:
+        index, similarity, found = best_references(key @ state['keys'].T, candidates, self.references)
+      else:  # what best_references gives without candidates, without the search
+        none = jnp.zeros((len(rows), self.references))
+        index, similarity, found = best_references(none, none.astype(bool), self.references)
       confidence = 1.0
       if self.use_confidence:
         confidence = jnp.where(found, state['confidences'][index], SCORE_FLOOR)
@@ -185,13 +197,14 @@ class AutoregressiveEntropyParameters(nn.Module):
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper_at], axis=-1)))
     return mu, sigma, pending
 
-  def commit_positions(self, state, rows, cols, y_hat_at, pending):
-    """The state after positions (rows[k], cols[k]) are decoded as y_hat_at [K, M]."""
+  def commit_positions(self, state, rows, cols, y_hat_at, pending, work=coding_order.StepWork()):
+    """The state after positions (rows[k], cols[k]) are decoded as y_hat_at [K, M]; what only later positions
+    read is left out where work says none will."""
     height, width = state['y_hat'].shape[0] - 4, state['y_hat'].shape[1] - 4
     inside = rows < height
     rows_or_out = jnp.where(inside, rows, height + 4)  # out of range: the scatter drops it
     state = dict(state, y_hat=state['y_hat'].at[rows_or_out + 2, cols + 2].set(y_hat_at, mode='drop'))
-    if self.use_reference:
+    if self.use_reference and work.read_later:
       j = jnp.where(inside, rows * width + cols, height * width)
       patches = gather_patches(state['y_hat'], rows, cols, 3, 1)
       features = self.reference_conv.at_patches(patches)

@@ -13,6 +13,8 @@ The order also says which kernel taps read decoded positions (the masks of the l
 feature) and which neighbours describe a position in the reference search, so a model is causal in its order by
 construction.
 """
+import typing
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -94,3 +96,20 @@ def context_inputs(y_hat, order):
     return y_hat
   anchors = position_ranks(y_hat.shape[1], y_hat.shape[2], order) == 0
   return jnp.where(jnp.asarray(anchors)[None, :, :, None], y_hat, 0.0)
+
+
+class StepWork(typing.NamedTuple):
+  """What a decoding step's positions need, where a decoder may leave work out. reads_decoded: something decoded
+  before the step can be read (else the local context is its bias alone and the search has no candidate).
+  read_later: a later step reads these positions (else their keys, features and confidences are never used)."""
+  reads_decoded: bool = True
+  read_later: bool = True
+
+
+def step_work(order, steps):
+  """StepWork of each of the `steps` decoding steps. The causal orders keep every step's full work, so that their
+  compiled programs (and the float path's files) stay as they were; the checkerboard's anchors read nothing decoded,
+  and nothing reads its second pass."""
+  if order == 'checkerboard':
+    return [StepWork(reads_decoded=False), StepWork(read_later=False)][:steps]
+  return [StepWork()] * steps

@@ -153,11 +153,11 @@ class ImageCompressor(nn.Module):
   def initial_decoding_state(self, height, width):
     return self.y_parameters.initial_state(height, width)
 
-  def predict_positions(self, state, hyper_at, rows, cols, candidates):
-    return self.y_parameters.predict_positions(state, hyper_at, rows, cols, candidates)
+  def predict_positions(self, state, hyper_at, rows, cols, candidates, work=None):
+    return self.y_parameters.predict_positions(state, hyper_at, rows, cols, candidates, *([work] if work else []))
 
-  def commit_positions(self, state, rows, cols, y_hat_at, pending):
-    return self.y_parameters.commit_positions(state, rows, cols, y_hat_at, pending)
+  def commit_positions(self, state, rows, cols, y_hat_at, pending, work=None):
+    return self.y_parameters.commit_positions(state, rows, cols, y_hat_at, pending, *([work] if work else []))
 
   def gaussian_parameters(self, y_hat, hyper, drop_reference=False):
     """(mu, sigma, aux) of y. y_hat is only looked at causally, and only by the autoregressive families;

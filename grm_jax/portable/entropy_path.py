@@ -173,19 +173,32 @@ def _gate(spec, feature, similarity, confidence):
   return gated.reshape(gated.shape[0], -1)
 
 
-def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates):
-  """(mu, sigma, pending) at positions (rows[k], cols[k]), as AutoregressiveEntropyParameters.predict_positions."""
+def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates, work=coding_order.StepWork()):
+  """(mu, sigma, pending) at positions (rows[k], cols[k]), as AutoregressiveEntropyParameters.predict_positions
+  (work leaves out what the step does not need, with the same integers)."""
   patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
-  local = dense(_latent_inputs(qparams, _taps(patches, context_taps(spec.order))), _layer(qparams, 'context'),
-                'linear')
+  context = lambda some: dense(_latent_inputs(qparams, _taps(some, context_taps(spec.order))),
+                               _layer(qparams, 'context'), 'linear')
+  if work.reads_decoded:
+    local = context(patches)
+  else:  # every patch is zero: one row of the context is all of them
+    local = jnp.broadcast_to(context(patches[:1]), (len(rows), 2 * spec.latent_channels))
   inputs, pending = [local], {}
   if spec.uses_reference:
-    local_mu, local_sigma = _mean_and_scale(_network(qparams, 'local_params', local))
-    pending['local_mu'] = local_mu
-    pending['local_index'] = scale_index(qparams['scale_table'], local_sigma)
-    pending['key'] = normalised_keys(_taps(patches[:, 1:4, 1:4], list(coding_order.key_taps(spec.order)[0])))
-    index, similarity, found = _best_references(small_dot(pending['key'], state['keys'].T), candidates,
-                                                spec.references)
+    query_taps, candidate_taps = coding_order.key_taps(spec.order)
+    if work.read_later:  # stage 1 gives U of positions that later ones read
+      local_mu, local_sigma = _mean_and_scale(_network(qparams, 'local_params', local if work.reads_decoded else
+                                                       local[:1]))
+      pending['local_mu'] = local_mu
+      pending['local_index'] = scale_index(qparams['scale_table'], local_sigma)
+    key = normalised_keys(_taps(patches[:, 1:4, 1:4], list(query_taps)))
+    if work.read_later and candidate_taps == query_taps:
+      pending['key'] = key
+    if work.reads_decoded:
+      index, similarity, found = _best_references(small_dot(key, state['keys'].T), candidates, spec.references)
+    else:  # what _best_references gives without candidates, without the search
+      none = jnp.zeros((len(rows), spec.references))
+      index, similarity, found = _best_references(none, none.astype(bool), spec.references)
     confidence = jnp.full_like(similarity, 1 << CONFIDENCE_BITS)
     if spec.use_confidence:
       confidence = jnp.where(found, state['confidences'][index], 1)
@@ -203,14 +216,15 @@ def _confidence(qparams, y_grid, local_mu, local_index):
   return jnp.clip(jnp.sum(likelihoods, axis=-1) // y_grid.shape[-1], 1, 1 << CONFIDENCE_BITS)
 
 
-def commit_positions(qparams, spec, state, rows, cols, mu, symbols, pending):
-  """The state after positions (rows[k], cols[k]) are decoded as mu + symbols (exact on the grid)."""
+def commit_positions(qparams, spec, state, rows, cols, mu, symbols, pending, work=coding_order.StepWork()):
+  """The state after positions (rows[k], cols[k]) are decoded as mu + symbols (exact on the grid); what only
+  later positions read is left out where work says none will."""
   height, width = state['y_hat'].shape[0] - 4, state['y_hat'].shape[1] - 4
   inside = rows < height
   rows_or_out = jnp.where(inside, rows, height + 4)  # out of range: the scatter drops it
   y_grid = jnp.round(mu * (1 << MEAN_BITS)).astype(jnp.int32) + (symbols.astype(jnp.int32) << MEAN_BITS)
   state = dict(state, y_hat=state['y_hat'].at[rows_or_out + 2, cols + 2].set(y_grid, mode='drop'))
-  if spec.uses_reference:
+  if spec.uses_reference and work.read_later:
     j = jnp.where(inside, rows * width + cols, height * width)
     patches = gather_patches(state['y_hat'], rows, cols, 3, 1)
     features = dense(_latent_inputs(qparams, _taps(patches, reference_taps(spec.order))),
