@@ -17,10 +17,11 @@ from tests.helpers import REPO
 SHIPPED = zoo.shipped()
 RANGE = (0.0018, 0.0483)  # CompressAI's qualities 1 to 6
 WIDE = ('grm-small-wide', 'context-small-wide')  # CompressAI's qualities 1 to 8
+MS_SSIM = ('grm-small-msssim', 'context-small-msssim')  # CompressAI's MS-SSIM qualities 1 to 8
 
 
 def test_grm_and_the_context_baseline_are_shipped_for_qualities_1_to_6_and_1_to_8():
-  assert {'grm-small', 'context-small', *WIDE} <= set(zoo.names())
+  assert {'grm-small', 'context-small', *WIDE, *MS_SSIM} <= set(zoo.names())
   assert zoo.DEFAULT == 'grm-small'
 
 
@@ -156,6 +157,23 @@ def test_the_wide_models_code_both_ends_and_the_middle_exactly_and_psnr_rises_wi
     sizes.append(len(encoded.data))
   assert psnrs[0] > 27 and psnrs[0] < psnrs[1] < psnrs[2], psnrs
   assert sizes[0] < sizes[1] < sizes[2], sizes
+
+
+@pytest.mark.parametrize('name', MS_SSIM)
+def test_the_ms_ssim_models_code_qualities_1_and_8_exactly_and_ms_ssim_rises(name):
+  from grm_jax import evaluation  # pylint: disable=import-outside-toplevel
+  image = image_io.read_image(REPO / 'samples' / 'kodim23.png')[:192, :256]  # MS-SSIM's 5 scales need 161 px
+  codec = grm_jax.load(name)
+  assert codec.metric == 'ms-ssim' and zoo.default_for('ms-ssim') == 'grm-small-msssim'
+  scores, sizes = [], []
+  for quality in (1, 8):
+    encoded = codec.encode(image, lambda_=rd_lambda.quality_to_lambda(quality, 'ms-ssim'))
+    decoded = codec.decode(encoded.data)
+    np.testing.assert_array_equal(decoded.image, encoded.reconstruction)
+    scores.append(evaluation.ms_ssim_uint8(image, decoded.image))
+    sizes.append(len(encoded.data))
+  assert 0.85 < scores[0] < scores[1], scores
+  assert sizes[0] < sizes[1], sizes
 
 
 @pytest.mark.parametrize('name', WIDE)
