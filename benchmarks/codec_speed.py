@@ -44,7 +44,8 @@ def _codecs(args, references=None):
   model = models.build(config)
   params = model.init(jax.random.PRNGKey(0), np.zeros((1, 64, 64, 3), np.float32))['params']
   folder = tempfile.mkdtemp()
-  name = f'{args.config} (random weights, {config.model.order} order, {config.model.references} reference(s))'
+  order = models.build(config).coding_order  # the checkerboard families are pinned to theirs
+  name = f'{args.config} (random weights, {order} order, {config.model.references} reference(s))'
   model_dir.export(params, config, os.path.join(folder, 'model'))
   codecs = [(grm_jax.load(os.path.join(folder, 'model')), name + ', float32 entropy path')]
   if args.portable:
@@ -101,7 +102,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--config', default='configs/grm.py')
   parser.add_argument('--model', help='an exported model directory (instead of --config)')
-  parser.add_argument('--order', help='override the coding order of --config (raster, wavefront)')
+  parser.add_argument('--order', help='override the coding order of --config (raster, wavefront; a checkerboard family keeps its own)')
   parser.add_argument('--image', default='samples/kodim23.png')
   parser.add_argument('--portable', action='store_true',
                       help='also export the random weights in the portable form and time both entropy paths')

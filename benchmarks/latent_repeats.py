@@ -41,11 +41,15 @@ def _cosine(a, b):
 def image_figures(y_hat, order):
   """The figures of one coded latent y_hat [1, h, w, M]."""
   _, h, w, m = y_hat.shape
-  keys = np.asarray(descriptors(neighbourhoods(jnp.asarray(y_hat), 3))).reshape(h * w, 4 * m)
-  index, score, found = best_reference(jnp.asarray(keys @ keys.T), coding_order.earlier_mask(h, w, order))
+  patches = neighbourhoods(jnp.asarray(y_hat), 3)
+  query_taps, candidate_taps = coding_order.key_taps(order)  # the model's own search (checkerboard: two rings)
+  keys = np.asarray(descriptors(patches, query_taps)).reshape(h * w, 4 * m)
+  candidate_keys = np.asarray(descriptors(patches, candidate_taps)).reshape(h * w, 4 * m)
+  index, score, found = best_reference(jnp.asarray(keys @ candidate_keys.T), coding_order.earlier_mask(h, w, order))
   index, score, found = np.asarray(index), np.asarray(score), np.asarray(found)
   flat = y_hat.reshape(h * w, m)
-  has_left = (np.arange(h * w) % w) > 0
+  ranks = coding_order.position_ranks(h, w, order).reshape(-1)
+  has_left = ((np.arange(h * w) % w) > 0) & (np.roll(ranks, 1) < ranks)  # a left neighbour decoded before
   return {'repeat': _repeat(flat[found], flat[index[found]]),
           'left': _repeat(flat[has_left], flat[np.flatnonzero(has_left) - 1]),
           'cosine': _cosine(flat[found], flat[index[found]]),
@@ -65,8 +69,8 @@ def main():
   print("| --- | --- | --- | --- | --- | --- |")
   for model in args.model:
     codec = grm_jax.load(model)
-    figures = [image_figures(codec.encode(image, reconstruct=False, lambda_=args.lambda_).y_hat, codec.config.model.get('order', 'raster'))
-               for _, image in images]
+    figures = [image_figures(codec.encode(image, reconstruct=False, lambda_=args.lambda_).y_hat,
+                             codec.model.coding_order) for _, image in images]
     mean = {k: np.mean([f[k] for f in figures]) for k in figures[0]}
     print(f"| {zoo.display_name(zoo.resolve(model))} | {codec.family} | {mean['repeat']:.3f} | {mean['left']:.3f} | "
           f"{mean['cosine']:.3f} ({mean['cosine_left']:.3f}) | {mean['similarity']:.3f} |", flush=True)

@@ -84,7 +84,7 @@ def main():
   steps, costs = [], []
   for k in args.sizes:
     rows, cols = rows_all[:k], cols_all[:k]
-    full = coding_order.StepWork()  # a step of a causal order: nothing left out
+    full = coding_order.StepWork()  # every part of a step timed: a causal order's step (checkerboard: less)
     mu, _, _, pending = predict(p, coder.path.initial_state(h, w), hyper, rows, cols, ranks, full)
     symbols = jnp.zeros(mu.shape, jnp.int32)
     arguments = [p, coder.path.initial_state(h, w), rows, cols, mu, symbols, pending, hyper, rows, cols, ranks,

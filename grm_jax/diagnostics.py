@@ -20,7 +20,7 @@ import numpy as np
 from grm_jax import outputs
 from grm_jax.codec import entropy_paths
 from grm_jax.codec.layout import LATENT_STRIDE
-from grm_jax.entropy_models import gaussian_likelihood
+from grm_jax.entropy_models import coding_order, gaussian_likelihood
 from grm_jax.errors import GrmError
 
 FAR = 8  # a reference this many positions away or more (Chebyshev) is "far": outside any local context
@@ -63,16 +63,20 @@ def _make_rate_maps(codec):
     local, reference = aux['stages']
     _, h, w, _ = y_hat.shape
     positions = jnp.arange(h * w)
+    has_reference = aux['has_reference'].reshape(-1)  # in checkerboard order the anchors have none
     reference_correlation, corrected = _residual_correction(y_hat, mu, sigma, aux['reference_index'].reshape(-1),
-                                                            positions > 0)
-    left_correlation, left_corrected = _residual_correction(y_hat, mu, sigma, positions - 1, positions % w > 0)
+                                                            has_reference)
+    # The control: the left neighbour, where it is decoded before the position.
+    ranks = coding_order.position_ranks(h, w, model.coding_order).reshape(-1)
+    left_decoded_before = (positions % w > 0) & (jnp.roll(jnp.asarray(ranks), 1) < jnp.asarray(ranks))
+    left_correlation, left_corrected = _residual_correction(y_hat, mu, sigma, positions - 1, left_decoded_before)
     return {'reference_corrected': corrected, 'left_corrected': left_corrected,
             'reference_residual_correlation': reference_correlation, 'left_residual_correlation': left_correlation,
             'final': _bits_per_position(y_hat, mu, sigma),
             'without_reference': _bits_per_position(y_hat, mu_without, sigma_without),
             'local': _bits_per_position(y_hat, *local), 'local_and_reference': _bits_per_position(y_hat, *reference),
             'reference_index': aux['reference_index'][0], 'similarity': aux['similarity'][0],
-            'confidence': aux['confidence'][0]}
+            'confidence': aux['confidence'][0], 'has_reference': aux['has_reference'][0]}
 
   return jax.jit(rate_maps)
 
@@ -95,7 +99,7 @@ def _report(maps, image_shape, file_bytes, lambda_):
   h, w = maps['final'].shape
   pixels = image_shape[0] * image_shape[1]
   index = maps.pop('reference_index')
-  has_reference = np.arange(h * w).reshape(h, w) > 0  # every position but the first has an earlier one
+  has_reference = maps.pop('has_reference').astype(bool)  # causal orders: every position but the first
   rows, cols = np.divmod(index, w)
   distance = np.maximum(np.abs(rows - np.arange(h)[:, None]), np.abs(cols - np.arange(w)[None, :]))
   correlations = {k: float(maps.pop(k)) for k in ('reference_residual_correlation', 'left_residual_correlation')}

@@ -43,9 +43,22 @@ def _inspect_json(capsys, *args):
   return json.loads(capsys.readouterr().out)
 
 
-def test_final_stage_rate_is_the_codecs_own_estimate(capsys, grm_dir, image_path):
-  report = _inspect_json(capsys, image_path, '--model', grm_dir)
-  codec = grm_jax.load(grm_dir)
+@pytest.fixture(scope='module')
+def checkerboard_dirs(tmp_path_factory):
+  """grm_checkerboard with one reference, and with three gated as channels: the decoder's two passes against the
+  training forward (a candidate's key made at commit, the steps' left-out work)."""
+  return {'grm_checkerboard': export_tiny_model(tmp_path_factory, 'grm_checkerboard'),
+          'grm_checkerboard-3-channels': export_tiny_model(tmp_path_factory, 'grm_checkerboard',
+                                                           model_overrides={'references': 3, 'gating': 'channels'})}
+
+
+@pytest.mark.parametrize('family', ['grm', 'grm_checkerboard', 'grm_checkerboard-3-channels'])
+def test_final_stage_rate_is_the_codecs_own_estimate(capsys, grm_dir, checkerboard_dirs, image_path, family):
+  """inspect's rate is the training forward's (all positions at once); the codec's estimate is the decoder's, step by
+  step: they agree within the rounding of two evaluations, so the decoder predicts what training saw."""
+  folder = grm_dir if family == 'grm' else checkerboard_dirs[family]
+  report = _inspect_json(capsys, image_path, '--model', folder)
+  codec = grm_jax.load(folder)
   image = image_io.read_image(image_path)
   encoded = codec.encode(image)
   z_bits = -float(jnp.sum(jnp.log2(codec.z_coder.likelihood(jnp.asarray(encoded.z_hat)))))

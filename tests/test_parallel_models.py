@@ -19,7 +19,7 @@ def portable_grm_checkerboard(tmp_path_factory, natural_image):
 def test_the_command_line_codes_a_file_in_two_steps_and_decodes_it_exactly(portable_grm_checkerboard, natural_image,
                                                                             tmp_path, capsys):
   codec = grm_jax.load(portable_grm_checkerboard)
-  assert codec.portable and codec.model.order == 'checkerboard'
+  assert codec.portable and codec.model.coding_order == 'checkerboard'
   image = image_io.to_uint8(natural_image[:80, :112])
   image_io.write_png(tmp_path / 'in.png', image)
   model = str(portable_grm_checkerboard)
@@ -37,7 +37,7 @@ def test_the_command_line_codes_a_file_in_two_steps_and_decodes_it_exactly(porta
 def test_a_checkerboard_family_codes_in_its_own_order_whatever_model_order_says():
   config = tiny.get_config()
   config.model.family, config.model.order = 'grm_checkerboard', 'wavefront'
-  assert models.build(config).order == 'checkerboard'
+  assert models.build(config).coding_order == 'checkerboard'
   config.model.family, config.model.order = 'grm', 'checkerboard'  # a causal family refuses the parallel order
   with pytest.raises(ValueError, match='model.order must be one of raster, wavefront'):
     models.build(config)
@@ -57,3 +57,15 @@ def test_the_checkerboard_masks_read_only_decoded_positions():
   for taps, (row, col) in ((query, non_anchor), (candidate, anchor)):
     assert len(set(taps)) == 4 and 4 not in taps  # four neighbours, never the position itself
     assert all(ranks[row + tap // 3 - 1, col + tap % 3 - 1] == 0 for tap in taps)
+
+
+def test_the_steps_left_out_work_changes_no_bit_of_a_portable_file(portable_grm_checkerboard, natural_image,
+                                                                   monkeypatch):
+  """The anchors' pass (the context's one row, no search) and the second pass (nothing committed for later) give
+  the integers of the full computation: the same file, decoded by a codec that does all the work."""
+  image = image_io.to_uint8(natural_image[200:264, 300:396])
+  encoded = grm_jax.load(portable_grm_checkerboard).encode(image)
+  monkeypatch.setattr(coding_order, 'step_work', lambda order, steps: [coding_order.StepWork()] * steps)
+  full = grm_jax.load(portable_grm_checkerboard)
+  assert full.encode(image).data == encoded.data
+  np.testing.assert_array_equal(full.decode(encoded.data).y_hat, encoded.y_hat)

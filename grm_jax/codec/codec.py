@@ -71,7 +71,7 @@ class Codec:
     self.z_coder = factorized
     self._hyper_analysis = jax.jit(self._method('hyper_analysis'))
     self._hyper_features = jax.jit(self.path.hyper_features)
-    self.y_coder = latent_coders.Y_CODERS[family.y_coding](self.path, tables, self.model.order)
+    self.y_coder = latent_coders.Y_CODERS[family.y_coding](self.path, tables, self.model.coding_order)
 
   @property
   def arithmetic(self):

@@ -149,7 +149,8 @@ class AutoregressiveEntropyParameters(nn.Module):
       reference_stage = split_gaussian(self.reference_params(jnp.concatenate([local, reference], axis=-1)))
       inputs.append(jnp.zeros_like(reference) if drop_reference else reference)
       aux = {'stages': [local_stage, reference_stage], 'reference_index': index[..., 0].reshape(b, h, w),
-             'similarity': similarity[..., 0].reshape(b, h, w), 'confidence': confidence[..., 0].reshape(b, h, w)}
+             'similarity': similarity[..., 0].reshape(b, h, w), 'confidence': confidence[..., 0].reshape(b, h, w),
+             'has_reference': found[..., 0].reshape(b, h, w)}
     mu, sigma = split_gaussian(self.final_params(jnp.concatenate(inputs + [hyper], axis=-1)))
     return mu, sigma, aux
 
@@ -169,8 +170,9 @@ class AutoregressiveEntropyParameters(nn.Module):
 
   def predict_positions(self, state, hyper_at, rows, cols, candidates, work=coding_order.StepWork()):
     """(mu, sigma, pending) [K, ...] at positions (rows[k], cols[k]); candidates [K, H * W] marks, for each, the
-    positions decoded before it. work (coding_order.StepWork) leaves out what the step does not need, with the
-    same results."""
+    positions decoded before it. work (coding_order.StepWork) leaves out what the step does not need: the same
+    values (in floats, up to the rounding of a product of one row instead of K, where stage 1 runs on one row;
+    encoder and decoder run the same program either way)."""
     patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
     if work.reads_decoded:
       local = self.context.at_patches(patches)

@@ -83,12 +83,17 @@ class ImageCompressor(nn.Module):
     if family.autoregressive:
       self.y_parameters = AutoregressiveEntropyParameters(
           m, self.hidden, use_reference=self.uses_reference, use_confidence=self.use_confidence,
-          gating=self.gating, order=self.order, references=self.references)
+          gating=self.gating, order=self.coding_order, references=self.references)
 
   @property
   def family_spec(self):
     """The model's family (models/families.py)."""
     return families.get(self.family)
+
+  @property
+  def coding_order(self):
+    """The order y is coded in: the one the family is pinned to (the checkerboard families), else model.order."""
+    return self.family_spec.order or self.order
 
   @property
   def autoregressive(self):

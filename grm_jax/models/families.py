@@ -17,6 +17,9 @@ The autoregressive families context and grm code in a causal order the config ch
 model.order); the checkerboard families are their parallel forms, pinned to the checkerboard order.
 """
 import dataclasses
+from typing import Optional
+
+from grm_jax.entropy_models import coding_order
 
 Y_CODINGS = ('factorized', 'gaussian', 'autoregressive')
 
@@ -31,11 +34,14 @@ class Family:
   hyper_means: bool = True  # gaussian: h_s gives means and scales; False: scales only, mu = 0
   hyper_of_magnitude: bool = False  # h_a sees |y| (the scale hyperprior's choice)
   reference: bool = False  # autoregressive: the global reference stage
-  order: str = None  # autoregressive: the coding order the family is pinned to; None: a causal order of the config
+  order: Optional[str] = None  # autoregressive: the coding order the family is pinned to; None: a causal order of the config
 
   def __post_init__(self):
     if self.y_coding not in Y_CODINGS:
       raise ValueError(f"family {self.name}: y_coding must be one of {Y_CODINGS}, got {self.y_coding!r}")
+    if self.order is not None and (self.y_coding != 'autoregressive' or self.order not in coding_order.ORDERS):
+      raise ValueError(f"family {self.name}: only an autoregressive family is pinned to an order, one of "
+                       f"{coding_order.ORDERS}; got {self.order!r}")
 
   @property
   def hyperprior(self):

@@ -7,7 +7,7 @@ check runs on every config that builds a model, so a typo in a training config f
 import math
 
 from grm_jax.entropy_models.autoregressive import GATINGS
-from grm_jax.entropy_models.coding_order import CAUSAL_ORDERS
+from grm_jax.entropy_models.coding_order import CAUSAL_ORDERS, ORDERS
 from grm_jax.layers.gdn import NORMS
 from grm_jax.models import families
 
@@ -44,9 +44,10 @@ def _flag(config, key, default):
 
 def _order(config, family):
   """The coding order: a causal one of the config's, or the one a parallel family is pinned to (model.order then
-  goes unread, as use_reference does for a family without the reference)."""
+  goes unused, as use_reference does for a family without the reference, but a name that is no order still fails)."""
   if family.order is None:
     return _choice(config, 'order', CAUSAL_ORDERS, 'raster')
+  _choice(config, 'order', ORDERS, family.order)
   return family.order
 
 

@@ -180,12 +180,12 @@ def _quantized(model, params, config, scale_table, e, gains):
 
   qparams['exponent/hyper'] = np.int32(e['hyper'])
   entropy = params['y_parameters']
-  rows = _conv_rows(entropy['context']['kernel'], entropy_path.context_taps(model.order))
+  rows = _conv_rows(entropy['context']['kernel'], entropy_path.context_taps(model.coding_order))
   _store(qparams, 'context', quantize_dense(rows, entropy['context']['bias'], np.full(len(rows), e['y']),
                                             e['context']))
   inputs = [np.full(2 * m, e['context'])]
   if 'reference_conv' in entropy:
-    rows = _conv_rows(entropy['reference_conv']['kernel'], entropy_path.reference_taps(model.order))
+    rows = _conv_rows(entropy['reference_conv']['kernel'], entropy_path.reference_taps(model.coding_order))
     _store(qparams, 'reference_conv', quantize_dense(rows, entropy['reference_conv']['bias'],
                                                      np.full(len(rows), e['y']), e['reference_conv']))
     _store_network(qparams, 'local_params', entropy['local_params'], np.full(2 * m, e['context']), e)

@@ -177,7 +177,7 @@ def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates, wo
   """(mu, sigma, pending) at positions (rows[k], cols[k]), as AutoregressiveEntropyParameters.predict_positions
   (work leaves out what the step does not need, with the same integers)."""
   patches = gather_patches(state['y_hat'], rows, cols, 5, 0)
-  context = lambda some: dense(_latent_inputs(qparams, _taps(some, context_taps(spec.order))),
+  context = lambda some: dense(_latent_inputs(qparams, _taps(some, context_taps(spec.coding_order))),
                                _layer(qparams, 'context'), 'linear')
   if work.reads_decoded:
     local = context(patches)
@@ -185,7 +185,7 @@ def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates, wo
     local = jnp.broadcast_to(context(patches[:1]), (len(rows), 2 * spec.latent_channels))
   inputs, pending = [local], {}
   if spec.uses_reference:
-    query_taps, candidate_taps = coding_order.key_taps(spec.order)
+    query_taps, candidate_taps = coding_order.key_taps(spec.coding_order)
     if work.read_later:  # stage 1 gives U of positions that later ones read
       local_mu, local_sigma = _mean_and_scale(_network(qparams, 'local_params', local if work.reads_decoded else
                                                        local[:1]))
@@ -227,10 +227,10 @@ def commit_positions(qparams, spec, state, rows, cols, mu, symbols, pending, wor
   if spec.uses_reference and work.read_later:
     j = jnp.where(inside, rows * width + cols, height * width)
     patches = gather_patches(state['y_hat'], rows, cols, 3, 1)
-    features = dense(_latent_inputs(qparams, _taps(patches, reference_taps(spec.order))),
+    features = dense(_latent_inputs(qparams, _taps(patches, reference_taps(spec.coding_order))),
                      _layer(qparams, 'reference_conv'), 'linear')
     confidence = _confidence(qparams, y_grid, pending['local_mu'], pending['local_index'])
-    query_taps, candidate_taps = coding_order.key_taps(spec.order)
+    query_taps, candidate_taps = coding_order.key_taps(spec.coding_order)
     key = pending['key'] if candidate_taps == query_taps else normalised_keys(_taps(patches, list(candidate_taps)))
     state['keys'] = state['keys'].at[j].set(key, mode='drop')
     state['confidences'] = state['confidences'].at[j].set(confidence, mode='drop')
