@@ -68,7 +68,8 @@ def test_family_outputs(family, norm):
 
 
 @pytest.mark.parametrize('field, value, message', [
-    ('family', 'nope', "model.family must be one of factorized, hyperprior, mean_scale, context, grm, got 'nope'"),
+    ('family', 'nope', "model.family must be one of factorized, hyperprior, mean_scale, context, grm, checkerboard, grm_checkerboard, "
+     "got 'nope'"),
     ('channels', 0, 'model.channels must be an integer from 1 to 1024, got 0'),
     ('latent_channels', 10 ** 9, 'model.latent_channels must be an integer from 1 to 1024'),
     ('hidden', True, 'model.hidden must be an integer'),
