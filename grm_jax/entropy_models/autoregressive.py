@@ -183,7 +183,8 @@ class AutoregressiveEntropyParameters(nn.Module):
       query_taps, candidate_taps = coding_order.key_taps(self.order)
       if work.read_later:  # stage 1 gives U of positions that later ones read
         pending['local_stage'] = split_gaussian(self.local_params(local if work.reads_decoded else local[:1]))
-      key = descriptors(patches[:, 1:4, 1:4], query_taps)
+      if work.reads_decoded or (work.read_later and candidate_taps == query_taps):  # searched with, or kept
+        key = descriptors(patches[:, 1:4, 1:4], query_taps)
       if work.read_later and candidate_taps == query_taps:
         pending['key'] = key
       if work.reads_decoded:

@@ -191,7 +191,8 @@ def predict_positions(qparams, spec, state, hyper_at, rows, cols, candidates, wo
                                                        local[:1]))
       pending['local_mu'] = local_mu
       pending['local_index'] = scale_index(qparams['scale_table'], local_sigma)
-    key = normalised_keys(_taps(patches[:, 1:4, 1:4], list(query_taps)))
+    if work.reads_decoded or (work.read_later and candidate_taps == query_taps):  # searched with, or kept
+      key = normalised_keys(_taps(patches[:, 1:4, 1:4], list(query_taps)))
     if work.read_later and candidate_taps == query_taps:
       pending['key'] = key
     if work.reads_decoded:
