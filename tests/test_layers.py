@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from grm_jax.layers import GDN, GSDN, MaskedConv, SubpixelConvTranspose, gather_patches, lower_bound, nonneg
+from grm_jax.layers import (GDN, GSDN, MaskedConv, PhaseConvTranspose, SubpixelConvTranspose, gather_patches,
+                            lower_bound, nonneg)
 from tests import tolerances
 
 # The norm sqrt(b + G x^2) over 4 channels in float32: the parameters (squared, less the pedestal: 2 roundings),
@@ -75,18 +76,20 @@ def test_igsdn_approximately_inverts_gsdn_at_init():
   assert float(jnp.max(jnp.abs(y - x))) > 0.05  # while GSDN itself does change its input
 
 
+@pytest.mark.parametrize('layer_class', [SubpixelConvTranspose, PhaseConvTranspose])
 @pytest.mark.parametrize('shape', [(2, 7, 9, 3), (1, 4, 4, 5), (1, 1, 1, 2)])
-def test_subpixel_equals_transposed_convolution(shape):
+def test_subpixel_equals_transposed_convolution(shape, layer_class):
+  """Both up-sampling forms (one sub-pixel convolution; four phase convolutions) are the transposed convolution."""
   x = jax.random.normal(jax.random.PRNGKey(0), shape)
-  layer = SubpixelConvTranspose(4)
+  layer = layer_class(4)
   variables = layer.init(jax.random.PRNGKey(1), x)
   kernel, bias = variables['params']['kernel'], variables['params']['bias']
   reference = jax.lax.conv_transpose(x, kernel, (2, 2), ((2, 3), (2, 3)),
                                      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + bias
   out = layer.apply(variables, x)
   assert out.shape == (shape[0], 2 * shape[1], 2 * shape[2], 4)
-  # Both sum the same 9 * C_in products of both signs (the transposed form's other taps meet its inserted zeros:
-  # exact), and the bias, in any order: apart by at most relative() of their magnitudes; a tap taken from the
+  # Each sums the same at most 9 * C_in products of both signs (the transposed form's other taps meet its inserted
+  # zeros, the sub-pixel form's its kernel's padding zeros: exact), and the bias, in any order: apart by at most relative() of their magnitudes; a tap taken from the
   # wrong phase or flipped is off by the size of the outputs.
   magnitude = jax.lax.conv_transpose(jnp.abs(x), jnp.abs(kernel), (2, 2), ((2, 3), (2, 3)),
                                      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + jnp.abs(bias)

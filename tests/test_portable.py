@@ -28,6 +28,20 @@ from tests.helpers import REPO, export_tiny_model, run_python, tensorflow_stage,
 # ---- the arithmetic
 
 
+def test_scale_index_is_the_count_of_scales_below_sigma():
+  """The binary search gives, for every sigma, how many of the table's scales but the last lie below it: at each
+  scale, a float32 step either side of it, beyond both ends, at random, and +inf (a search off by one at a boundary,
+  or taking the last scale in, fails)."""
+  from grm_jax.codec import tables
+  table = np.asarray(tables.scale_table(), np.float32)
+  sigmas = np.concatenate([table, np.nextafter(table, np.float32(0)), np.nextafter(table, np.float32(np.inf)),
+                           [0.0, table[0] / 2, table[-1] * 2, np.inf],
+                           np.exp(np.random.default_rng(0).uniform(-4, 6, 1000))]).astype(np.float32)
+  expected = np.sum(table[:-1][None, :] < sigmas[:, None], axis=-1)
+  np.testing.assert_array_equal(jax.jit(portable.scale_index)(jnp.asarray(table), jnp.asarray(sigmas)), expected)
+
+
+
 def _column_at_the_limit(rng, n):
   """Integer weights of 12 bits whose absolute sum is just below COLUMN_L1_LIMIT."""
   weights = rng.integers(-exact.WEIGHT_LIMIT, exact.WEIGHT_LIMIT + 1, n).astype(np.int64)

@@ -6,7 +6,7 @@ from typing import Any
 
 import flax.linen as nn
 
-from grm_jax.layers import SubpixelConvTranspose, downsample_conv, normalization, same_conv
+from grm_jax.layers import PhaseConvTranspose, SubpixelConvTranspose, downsample_conv, normalization, same_conv
 
 
 class AnalysisTransform(nn.Module):
@@ -25,7 +25,8 @@ class AnalysisTransform(nn.Module):
 
 
 class SynthesisTransform(nn.Module):
-  """g_s: the mirror of g_a, with up-sampling layers and the inverse normalisation (IGDN or IGSDN)."""
+  """g_s: the mirror of g_a, with up-sampling layers and the inverse normalisation (IGDN or IGSDN). The wide layers
+  run phase by phase (PhaseConvTranspose), the 3-channel one as a sub-pixel convolution: the faster form of each."""
   channels: int
   norm: str = 'gsdn'
   dtype: Any = None
@@ -33,7 +34,7 @@ class SynthesisTransform(nn.Module):
   @nn.compact
   def __call__(self, y):
     for i in range(3):
-      y = SubpixelConvTranspose(self.channels, name=f'deconv_{i}', dtype=self.dtype)(y)
+      y = PhaseConvTranspose(self.channels, name=f'deconv_{i}', dtype=self.dtype)(y)
       y = normalization(self.norm, inverse=True, name=f'inorm_{i}', dtype=self.dtype)(y)
     return SubpixelConvTranspose(3, name='deconv_3', dtype=self.dtype)(y)
 
