@@ -11,7 +11,9 @@
 #                    CompressAI's MS-SSIM qualities 1 to 8 (lambda 2.40-220), 1000 steps of 192x192 crops
 #   FAMILIES="grm_checkerboard checkerboard" SIZE=small_wide  grm-checkerboard-small-wide, checkerboard-small-wide:
 #                    the wide models decoded in two checkerboard passes, their entropy models (with the hyperprior
-#                    and the gains) fine-tuned on the frozen transforms, 2000 steps
+#                    and the gains) fine-tuned on the frozen transforms, 2000 steps; where a second stage's config
+#                    is there (configs/FAMILY_SIZE_joint.py: grm_checkerboard's, the transforms fine-tuned too),
+#                    it runs from the first's export, and is the model exported
 #   SIZE=medium      grm-medium, context-medium: twice the width, from random parameters, 40000 steps (about 15
 #                    hours a family on one core: trained in the background, resumed session after session from
 #                    the checkpoints every 500 steps)
@@ -47,17 +49,30 @@ QUALITIES=$($PY -c "from grm_jax.rd_lambda import quality_lambdas; print(*qualit
 train() {
   mkdir -p "$RUNS"
   for family in $FAMILIES; do
-    nice taskset -c "${CORE:-0}" $PY train.py --config "configs/${family}_$SIZE.py" --config.data_dir="$DATA" \
-        --config.loader_workers=1 --workdir "$RUNS/$family" >> "$RUNS/$family.log" 2>&1
+    run_stage "$family" "configs/${family}_$SIZE.py"
+    if [ -f "configs/${family}_${SIZE}_joint.py" ]; then  # stage 2 starts from stage 1's export
+      export_one "$family" "$RUNS/$family"
+      run_stage "${family}_joint" "configs/${family}_${SIZE}_joint.py"
+    fi
   done
 }
 
-export_models() {
+run_stage() {  # workdir name, config
+  nice taskset -c "${CORE:-0}" $PY train.py --config "$2" --config.data_dir="$DATA" \
+      --config.loader_workers=1 --workdir "$RUNS/$1" >> "$RUNS/$1.log" 2>&1
+}
+
+export_one() {  # family, workdir
+  rm -rf "$MODELS/${1//_/-}-$SUFFIX"  # this recipe's own export, from an earlier run
   mkdir -p "$MODELS"
+  $PY -m grm_jax export "$2" "$MODELS/${1//_/-}-$SUFFIX" --portable --dtype float16 --calibration-data "$DATA" > /dev/null
+}
+
+export_models() {  # a family trained in two stages is its second stage's run
   for family in $FAMILIES; do
-    rm -rf "$MODELS/${family//_/-}-$SUFFIX"  # this recipe's own export, from an earlier run
-    $PY -m grm_jax export "$RUNS/$family" "$MODELS/${family//_/-}-$SUFFIX" --portable --dtype float16 \
-        --calibration-data "$DATA" > /dev/null
+    workdir="$RUNS/$family"
+    [ ! -f "configs/${family}_${SIZE}_joint.py" ] || workdir="$RUNS/${family}_joint"
+    export_one "$family" "$workdir"
   done
 }
 

@@ -18,10 +18,11 @@ SHIPPED = zoo.shipped()
 RANGE = (0.0018, 0.0483)  # CompressAI's qualities 1 to 6
 WIDE = ('grm-small-wide', 'context-small-wide')  # CompressAI's qualities 1 to 8
 MS_SSIM = ('grm-small-msssim', 'context-small-msssim')  # CompressAI's MS-SSIM qualities 1 to 8
+PARALLEL = ('grm-checkerboard-small-wide',)  # qualities 1 to 8, decoded in two checkerboard passes
 
 
 def test_grm_and_the_context_baseline_are_shipped_for_qualities_1_to_6_and_1_to_8():
-  assert {'grm-small', 'context-small', *WIDE, *MS_SSIM} <= set(zoo.names())
+  assert {'grm-small', 'context-small', *WIDE, *MS_SSIM, *PARALLEL} <= set(zoo.names())
   assert zoo.DEFAULT == 'grm-small'
 
 
@@ -35,7 +36,8 @@ def _check_training_record(record):
 @pytest.mark.parametrize('entry', SHIPPED, ids=[entry['name'] for entry in SHIPPED])
 def test_each_shipped_model_loads_covers_the_range_and_records_how_it_was_made(entry):
   meta = entry['meta']
-  assert meta['family'] == entry['name'].split('-')[0]
+  assert entry['name'].startswith(meta['family'].replace('_', '-') + '-')  # the name says the family
+  assert ('checkerboard' in entry['name']) == ('checkerboard' in meta['family'])
   low, high = meta['config']['model']['lambda_range']
   metric = zoo.metric(entry)  # qualities 1 to 6 at least, on the scale of the model's metric
   assert low <= rd_lambda.quality_to_lambda(1, metric) * (1 + 1e-6)
@@ -143,7 +145,7 @@ def test_a_default_whose_range_is_not_known_is_never_swapped(tmp_path, monkeypat
   assert zoo.resolve_for_lambda(None, 0.18) == tmp_path / 'grm-small'
 
 
-@pytest.mark.parametrize('name', WIDE)
+@pytest.mark.parametrize('name', WIDE + PARALLEL)
 def test_the_wide_models_code_both_ends_and_the_middle_exactly_and_psnr_rises_with_lambda(name):
   image = image_io.read_image(REPO / 'samples' / 'kodim23.png')[:128, :192]
   codec = grm_jax.load(name)
