@@ -13,7 +13,7 @@
 #                    the wide models decoded in two checkerboard passes, their entropy models (with the hyperprior
 #                    and the gains) fine-tuned on the frozen transforms, 2000 steps; where a second stage's config
 #                    is there (configs/FAMILY_SIZE_joint.py: grm_checkerboard's, the transforms fine-tuned too),
-#                    it runs from the first's export, and is the model exported
+#                    it runs from the first's export (MODELS/NAME-frozen), and is the model exported
 #   SIZE=medium      grm-medium, context-medium: twice the width, from random parameters, 40000 steps (about 15
 #                    hours a family on one core: trained in the background, resumed session after session from
 #                    the checkpoints every 500 steps)
@@ -50,29 +50,32 @@ train() {
   mkdir -p "$RUNS"
   for family in $FAMILIES; do
     run_stage "$family" "configs/${family}_$SIZE.py"
-    if [ -f "configs/${family}_${SIZE}_joint.py" ]; then  # stage 2 starts from stage 1's export
-      export_one "$family" "$RUNS/$family"
-      run_stage "${family}_joint" "configs/${family}_${SIZE}_joint.py"
+    if [ -f "configs/${family}_${SIZE}_joint.py" ]; then  # stage 2, from stage 1's export
+      frozen="$MODELS/${family//_/-}-$SUFFIX-frozen"
+      export_one "$RUNS/$family" "$frozen"
+      run_stage "${family}_joint" "configs/${family}_${SIZE}_joint.py" --config.init_from="$frozen"
     fi
   done
 }
 
-run_stage() {  # workdir name, config
-  nice taskset -c "${CORE:-0}" $PY train.py --config "$2" --config.data_dir="$DATA" \
-      --config.loader_workers=1 --workdir "$RUNS/$1" >> "$RUNS/$1.log" 2>&1
+run_stage() {  # workdir name, config, more flags
+  local name=$1 config=$2
+  shift 2
+  nice taskset -c "${CORE:-0}" $PY train.py --config "$config" --config.data_dir="$DATA" \
+      --config.loader_workers=1 --workdir "$RUNS/$name" "$@" >> "$RUNS/$name.log" 2>&1
 }
 
-export_one() {  # family, workdir
-  rm -rf "$MODELS/${1//_/-}-$SUFFIX"  # this recipe's own export, from an earlier run
+export_one() {  # workdir, model directory
+  rm -rf "$2"  # this recipe's own export, from an earlier run
   mkdir -p "$MODELS"
-  $PY -m grm_jax export "$2" "$MODELS/${1//_/-}-$SUFFIX" --portable --dtype float16 --calibration-data "$DATA" > /dev/null
+  $PY -m grm_jax export "$1" "$2" --portable --dtype float16 --calibration-data "$DATA" > /dev/null
 }
 
 export_models() {  # a family trained in two stages is its second stage's run
   for family in $FAMILIES; do
     workdir="$RUNS/$family"
     [ ! -f "configs/${family}_${SIZE}_joint.py" ] || workdir="$RUNS/${family}_joint"
-    export_one "$family" "$workdir"
+    export_one "$workdir" "$MODELS/${family//_/-}-$SUFFIX"
   done
 }
 

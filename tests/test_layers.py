@@ -88,20 +88,22 @@ def test_subpixel_equals_transposed_convolution(shape, layer_class):
                                      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + bias
   out = layer.apply(variables, x)
   assert out.shape == (shape[0], 2 * shape[1], 2 * shape[2], 4)
-  # Each sums the same at most 9 * C_in products of both signs (the transposed form's other taps meet its inserted
-  # zeros, the sub-pixel form's its kernel's padding zeros: exact), and the bias, in any order: apart by at most relative() of their magnitudes; a tap taken from the
-  # wrong phase or flipped is off by the size of the outputs.
+  # Each sums at most 9 * C_in nonzero products of both signs (the transposed form's other taps meet its inserted
+  # zeros, the sub-pixel form's its kernel's padding zeros: exact; the phase form leaves them out), and the bias,
+  # in any order: apart by at most relative() of their magnitudes; a tap taken from the wrong phase or flipped is
+  # off by the size of the outputs.
   magnitude = jax.lax.conv_transpose(jnp.abs(x), jnp.abs(kernel), (2, 2), ((2, 3), (2, 3)),
                                      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + jnp.abs(bias)
   depth = tolerances.depth_of_sum(9 * shape[-1]) + 1
   np.testing.assert_allclose(out, reference, rtol=0, atol=tolerances.relative(depth) * float(jnp.max(magnitude)))
 
 
-def test_subpixel_matches_flax_conv_transpose_semantics():
+@pytest.mark.parametrize('layer_class', [SubpixelConvTranspose, PhaseConvTranspose])
+def test_subpixel_matches_flax_conv_transpose_semantics(layer_class):
   """The same layer as flax.linen.ConvTranspose(5x5, stride 2, padding ((2, 3), (2, 3))) with the same kernel."""
   import flax.linen as nn
   x = jax.random.normal(jax.random.PRNGKey(0), (1, 6, 5, 3))
-  ours = SubpixelConvTranspose(2)
+  ours = layer_class(2)
   variables = ours.init(jax.random.PRNGKey(1), x)
   theirs = nn.ConvTranspose(2, (5, 5), strides=(2, 2), padding=((2, 3), (2, 3)))
   magnitude = float(jnp.max(theirs.apply(jax.tree_util.tree_map(jnp.abs, variables), jnp.abs(x))))

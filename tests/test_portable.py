@@ -41,7 +41,6 @@ def test_scale_index_is_the_count_of_scales_below_sigma():
   np.testing.assert_array_equal(jax.jit(portable.scale_index)(jnp.asarray(table), jnp.asarray(sigmas)), expected)
 
 
-
 def _column_at_the_limit(rng, n):
   """Integer weights of 12 bits whose absolute sum is just below COLUMN_L1_LIMIT."""
   weights = rng.integers(-exact.WEIGHT_LIMIT, exact.WEIGHT_LIMIT + 1, n).astype(np.int64)

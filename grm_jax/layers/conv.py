@@ -159,8 +159,8 @@ class PhaseConvTranspose(SubpixelConvTranspose):
   """The same map as SubpixelConvTranspose, as four convolutions, one per output phase (row, column), each with only
   its own taps: 3x3, 3x2, 2x3 and 2x2, 25 products per output where the sub-pixel kernel has 36 with 11 zeros.
 
-  Faster where the outputs are wide (g_s's 192-channel layers at 768x512: 0.80 against 1.04 s of one core's time,
-  docs/speed.md), slower where they are few (3 channels: 2.7x slower), so g_s's last layer stays sub-pixel.
+  Faster where the outputs are wide (paper-size g_s, forward and gradient: docs/speed.md, "Decoder kernels"),
+  slower where they are few (g_s's 3-channel last layer: docs/range_coder.md), so that layer stays sub-pixel.
   The parameters are the transposed convolution's, as in SubpixelConvTranspose.
   """
 

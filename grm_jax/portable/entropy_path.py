@@ -109,8 +109,9 @@ def gaussian_parameters(qparams, spec, hyper):
 
 def scale_index(scale_table, sigma):
   """The index of the first scale of the (ascending) table not below sigma: how many of its scales but the last lie
-  below sigma. A binary search, unrolled: the count itself compares every sigma with every scale, and took 43 of a
-  decoding step's 120 ms at paper size (docs/speed.md)."""
+  below sigma (sigma is never NaN: bounded below, from integers on this path). A binary search, unrolled: the count
+  itself compares every sigma with every scale, 20x slower at a paper-size step (docs/speed.md, "Decoder
+  kernels")."""
   return jnp.searchsorted(scale_table[:-1], sigma, side='left', method='scan_unrolled').astype(jnp.int32)
 
 
